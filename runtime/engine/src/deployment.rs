@@ -1,0 +1,387 @@
+//! A deployment: one component with its limits, secrets, artifact folder and
+//! a pool of initialised instances.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use mlops_manifest::Limits;
+use tokio::sync::Semaphore;
+use wasmtime::component::{InstancePre, ResourceAny, ResourceTable};
+use wasmtime::{Store, Trap, UpdateDeadline};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
+
+use crate::bindings::{prediction, training, types};
+use crate::host::{GuestOutput, HostState, MemoryLimiter};
+use crate::{CallError, Engine, EngineError, LoadedComponent, Payload, Signature};
+
+/// Where the artifact folder appears inside the guest (read-only).
+pub const ARTIFACTS_GUEST_PATH: &str = "/artifacts";
+/// Where the training output folder appears inside the guest (writable).
+pub const OUTPUT_GUEST_PATH: &str = "/output";
+
+/// What a deployment runs with.
+#[derive(Debug, Clone)]
+pub struct DeploymentSpec {
+    /// Shown in logs and errors: the service's external id or the model id.
+    pub name: String,
+    /// The host folder the model may read as [`ARTIFACTS_GUEST_PATH`].
+    pub artifact_dir: Option<PathBuf>,
+    pub limits: Limits,
+    /// The model's declared secrets with their values; nothing else.
+    pub secrets: Vec<(String, String)>,
+}
+
+/// Counters, for tests and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeploymentStats {
+    /// Instances made (each ran `initialization` once).
+    pub instances: u64,
+    /// Calls that returned (a result or a model error).
+    pub calls: u64,
+    /// Calls that trapped; their instance was thrown away.
+    pub traps: u64,
+    /// Initialised instances waiting for a call.
+    pub idle: usize,
+}
+
+/// A component ready to call. Cheap to clone.
+#[derive(Clone)]
+pub struct Deployment(Arc<Inner>);
+
+struct Inner {
+    engine: Engine,
+    pre: InstancePre<HostState>,
+    prediction: Option<prediction::GuestIndices>,
+    training: Option<training::GuestIndices>,
+    spec: DeploymentSpec,
+    name: Arc<str>,
+    secrets: Vec<types::Secret>,
+    signature: Option<Signature>,
+    idle: Mutex<Vec<Instance>>,
+    permits: Arc<Semaphore>,
+    instances: AtomicU64,
+    calls: AtomicU64,
+    traps: AtomicU64,
+}
+
+/// One initialised instance of a prediction model.
+struct Instance {
+    store: Store<HostState>,
+    guest: prediction::Guest,
+    state: ResourceAny,
+}
+
+impl Deployment {
+    pub(crate) async fn new(
+        engine: Engine,
+        component: &LoadedComponent,
+        spec: DeploymentSpec,
+    ) -> Result<Deployment, EngineError> {
+        let pre = engine.0.linker.instantiate_pre(&component.component).map_err(|e| {
+            EngineError::Contract(format!(
+                "it needs imports this host does not provide (models get `mlops:model/logging` and \
+                 WASI without network): {e:#}"
+            ))
+        })?;
+        let prediction = prediction::GuestIndices::new(&pre).ok();
+        let training = training::GuestIndices::new(&pre).ok();
+        if prediction.is_none() && training.is_none() {
+            return Err(EngineError::Contract(
+                "it exports neither `mlops:model/prediction@0.1.x` nor `mlops:model/training@0.1.x`; \
+                 build it for the `predictor`, `trainer` or `model` world of wit/mlops.wit"
+                    .into(),
+            ));
+        }
+        let secrets = spec
+            .secrets
+            .iter()
+            .map(|(name, value)| types::Secret { name: name.clone(), value: value.clone() })
+            .collect();
+        let permits = Arc::new(Semaphore::new(spec.limits.max_instances as usize));
+        let mut inner = Inner {
+            engine,
+            pre,
+            prediction,
+            training,
+            name: Arc::from(spec.name.as_str()),
+            spec,
+            secrets,
+            signature: None,
+            idle: Mutex::new(Vec::new()),
+            permits,
+            instances: AtomicU64::new(0),
+            calls: AtomicU64::new(0),
+            traps: AtomicU64::new(0),
+        };
+        if inner.prediction.is_some() {
+            let start = |source| EngineError::Start {
+                context: format!("{} could not start", inner.spec.name),
+                source,
+            };
+            let (instance, signature) = inner.new_instance(true).await.map_err(start)?;
+            inner.signature = signature;
+            inner.idle_pool().push(instance);
+        }
+        Ok(Deployment(Arc::new(inner)))
+    }
+
+    /// The model's inputs and outputs, as its `describe` reported them.
+    pub fn signature(&self) -> Option<&Signature> {
+        self.0.signature.as_ref()
+    }
+
+    /// Whether the component exports `prediction` / `training`.
+    pub fn offers(&self) -> (bool, bool) {
+        (self.0.prediction.is_some(), self.0.training.is_some())
+    }
+
+    pub fn spec(&self) -> &DeploymentSpec {
+        &self.0.spec
+    }
+
+    pub fn stats(&self) -> DeploymentStats {
+        DeploymentStats {
+            instances: self.0.instances.load(Ordering::Relaxed),
+            calls: self.0.calls.load(Ordering::Relaxed),
+            traps: self.0.traps.load(Ordering::Relaxed),
+            idle: self.0.idle_pool().len(),
+        }
+    }
+
+    /// Calls `predict` on an idle instance (making one if none is idle and
+    /// the pool has room). The call runs in its own task: if the caller
+    /// goes away, the call still finishes and its instance is kept.
+    pub async fn predict(&self, input: Payload) -> Result<Payload, CallError> {
+        let inner = Arc::clone(&self.0);
+        tokio::spawn(async move { inner.predict(input).await })
+            .await
+            .map_err(|e| CallError::Host(format!("the call task failed: {e}")))?
+    }
+
+    /// Calls `train` in a fresh instance whose [`OUTPUT_GUEST_PATH`] is
+    /// `output_dir` (writable). Returns the metadata the model reports.
+    pub async fn train(
+        &self,
+        input: Payload,
+        output_dir: &Path,
+    ) -> Result<Vec<(String, String)>, CallError> {
+        let inner = Arc::clone(&self.0);
+        let output_dir = output_dir.to_path_buf();
+        tokio::spawn(async move { inner.train(input, &output_dir).await })
+            .await
+            .map_err(|e| CallError::Host(format!("the call task failed: {e}")))?
+    }
+}
+
+impl Inner {
+    fn idle_pool(&self) -> std::sync::MutexGuard<'_, Vec<Instance>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn predict(&self, input: Payload) -> Result<Payload, CallError> {
+        let limits = &self.spec.limits;
+        let _permit =
+            tokio::time::timeout(limits.timeout, Arc::clone(&self.permits).acquire_owned())
+                .await
+                .map_err(|_| CallError::Busy {
+                    instances: limits.max_instances,
+                    waited: limits.timeout,
+                })?
+                .map_err(|_| CallError::Host("the instance pool is closed".into()))?;
+        let idle = self.idle_pool().pop();
+        let mut instance = match idle {
+            Some(instance) => instance,
+            None => self.new_instance(false).await?.0,
+        };
+        begin(&mut instance.store, limits.timeout);
+        let result = instance
+            .guest
+            .call_predict(&mut instance.store, &input, instance.state, &self.secrets)
+            .await;
+        match result {
+            Ok(returned) => {
+                instance.store.data_mut().finish_call();
+                self.calls.fetch_add(1, Ordering::Relaxed);
+                self.idle_pool().push(instance);
+                returned.map_err(model_error)
+            }
+            Err(trap) => {
+                // A trapped instance cannot be trusted again: drop it.
+                self.traps.fetch_add(1, Ordering::Relaxed);
+                let err = classify(trap, instance.store.data(), limits.timeout);
+                tracing::warn!(service = %self.name, "call failed: {err}");
+                Err(err)
+            }
+        }
+    }
+
+    async fn train(
+        &self,
+        input: Payload,
+        output_dir: &Path,
+    ) -> Result<Vec<(String, String)>, CallError> {
+        let indices = self.training.as_ref().ok_or(CallError::Unsupported("training"))?;
+        let limits = &self.spec.limits;
+        let _permit =
+            tokio::time::timeout(limits.timeout, Arc::clone(&self.permits).acquire_owned())
+                .await
+                .map_err(|_| CallError::Busy {
+                    instances: limits.max_instances,
+                    waited: limits.timeout,
+                })?
+                .map_err(|_| CallError::Host("the instance pool is closed".into()))?;
+        let mut store = self.new_store(Some(output_dir))?;
+        begin(&mut store, limits.timeout);
+        let guest = match self.instantiate(&mut store, limits.timeout).await {
+            Ok(instance) => indices
+                .load(&mut store, &instance)
+                .map_err(|e| CallError::Host(format!("cannot load the training export: {e:#}")))?,
+            Err(e) => return Err(e),
+        };
+        let result = guest.call_train(&mut store, &input, OUTPUT_GUEST_PATH, &self.secrets).await;
+        match result {
+            Ok(returned) => {
+                store.data_mut().finish_call();
+                self.calls.fetch_add(1, Ordering::Relaxed);
+                returned
+                    .map(|entries| entries.into_iter().map(|e| (e.key, e.value)).collect())
+                    .map_err(model_error)
+            }
+            Err(trap) => {
+                self.traps.fetch_add(1, Ordering::Relaxed);
+                Err(classify(trap, store.data(), limits.timeout))
+            }
+        }
+    }
+
+    /// A store with this deployment's sandbox: the artifact folder read-only,
+    /// `output_dir` (training only) writable, stdout/stderr captured, no
+    /// network, no environment, the memory cap and the deadline callback.
+    fn new_store(&self, output_dir: Option<&Path>) -> Result<Store<HostState>, CallError> {
+        let output = GuestOutput::default();
+        let wasi = self
+            .wasi(&output, output_dir)
+            .map_err(|e| CallError::Host(format!("sandbox: {e:#}")))?;
+        let cap = usize::try_from(self.spec.limits.memory_bytes).unwrap_or(usize::MAX);
+        let state = HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter::new(cap),
+            deadline: None,
+            timed_out: false,
+            output,
+            name: Arc::clone(&self.name),
+            log_lines: 0,
+        };
+        let mut store = Store::new(&self.engine.0.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.epoch_deadline_callback(|mut ctx| {
+            let state = ctx.data_mut();
+            match state.deadline {
+                Some(deadline) if Instant::now() >= deadline => {
+                    state.timed_out = true;
+                    Ok(UpdateDeadline::Interrupt)
+                }
+                // Let other tasks run, then look again at the next tick.
+                _ => Ok(UpdateDeadline::Yield(1)),
+            }
+        });
+        Ok(store)
+    }
+
+    fn wasi(&self, output: &GuestOutput, output_dir: Option<&Path>) -> wasmtime::Result<WasiCtx> {
+        let mut b = WasiCtxBuilder::new();
+        b.stdout(output.clone())
+            .stderr(output.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        if let Some(dir) = &self.spec.artifact_dir {
+            b.preopened_dir(dir, ARTIFACTS_GUEST_PATH, FsPerms::ReadOnly)?;
+        }
+        if let Some(dir) = output_dir {
+            b.preopened_dir(dir, OUTPUT_GUEST_PATH, FsPerms::ReadWrite)?;
+        }
+        Ok(b.build())
+    }
+
+    async fn instantiate(
+        &self,
+        store: &mut Store<HostState>,
+        limit: Duration,
+    ) -> Result<wasmtime::component::Instance, CallError> {
+        match self.pre.instantiate_async(&mut *store).await {
+            Ok(instance) => Ok(instance),
+            Err(e) => Err(classify(e, store.data(), limit)),
+        }
+    }
+
+    /// Makes an instance and runs `initialization` in it (and first
+    /// `describe`, when asked).
+    async fn new_instance(
+        &self,
+        describe: bool,
+    ) -> Result<(Instance, Option<Signature>), CallError> {
+        let indices = self.prediction.as_ref().ok_or(CallError::Unsupported("prediction"))?;
+        let limit = self.spec.limits.init_timeout;
+        let mut store = self.new_store(None)?;
+        begin(&mut store, limit);
+        let init_failed = |e| CallError::Initialization(Box::new(e));
+        let instance = self.instantiate(&mut store, limit).await.map_err(init_failed)?;
+        let guest = indices
+            .load(&mut store, &instance)
+            .map_err(|e| CallError::Host(format!("cannot load the prediction export: {e:#}")))?;
+        let signature = if describe {
+            match guest.call_describe(&mut store).await {
+                Ok(signature) => Some(signature),
+                Err(trap) => return Err(init_failed(classify(trap, store.data(), limit))),
+            }
+        } else {
+            None
+        };
+        let folder = self.spec.artifact_dir.as_ref().map(|_| ARTIFACTS_GUEST_PATH);
+        let state = match guest.call_initialization(&mut store, folder, &self.secrets).await {
+            Ok(Ok(state)) => state,
+            Ok(Err(e)) => return Err(init_failed(model_error(e))),
+            Err(trap) => return Err(init_failed(classify(trap, store.data(), limit))),
+        };
+        store.data_mut().finish_call();
+        let made = self.instances.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::debug!(service = %self.name, instances = made, "instance initialised");
+        Ok((Instance { store, guest, state }, signature))
+    }
+}
+
+/// Arms the deadline for a call that may run for `limit`.
+fn begin(store: &mut Store<HostState>, limit: Duration) {
+    store.data_mut().start_call(Instant::now() + limit);
+    store.set_epoch_deadline(1);
+}
+
+fn model_error(e: types::ModelError) -> CallError {
+    CallError::Model { kind: e.kind.into(), message: e.message }
+}
+
+/// Names why a call trapped.
+fn classify(err: wasmtime::Error, state: &HostState, limit: Duration) -> CallError {
+    if state.timed_out {
+        return CallError::Timeout { limit };
+    }
+    if state.limiter.refused {
+        return CallError::MemoryLimit { limit_bytes: state.limiter.cap as u64 };
+    }
+    let output = state.output.tail(12);
+    let message = match err.downcast_ref::<Trap>() {
+        Some(Trap::StackOverflow) => "stack overflow (too deep a recursion)".to_string(),
+        Some(Trap::UnreachableCodeReached) => {
+            "it reached `unreachable` (a Rust panic or abort ends this way)".to_string()
+        }
+        Some(Trap::IntegerDivisionByZero) => "integer division by zero".to_string(),
+        Some(Trap::MemoryOutOfBounds) => "out-of-bounds memory access".to_string(),
+        Some(trap) => trap.to_string(),
+        None => format!("{err:#}"),
+    };
+    CallError::Trap { message, output }
+}

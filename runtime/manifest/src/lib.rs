@@ -1,0 +1,380 @@
+//! `mlops_settings.yaml`: the settings file users of the Python framework
+//! know, read into typed, validated settings.
+//!
+//! One YAML document per model, separated by `---`. Unknown keys are
+//! errors (a typo such as `artifact_versoin` is not silently ignored), and
+//! every error names the file, line and column and says how to fix it.
+//! Paths in the file are relative to the folder that holds it.
+
+pub mod ids;
+mod limits;
+mod problem;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_saphyr::{Location, Spanned};
+
+pub use ids::{Env, ExternalId, IdError, ModelId, ModelName, SecretName, ServiceKind, Version};
+pub use limits::{Limits, MetadataLimits};
+pub use problem::{Problem, SettingsError};
+
+/// The settings file's usual name.
+pub const SETTINGS_FILE: &str = "mlops_settings.yaml";
+
+/// A parsed and checked settings file.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The file the settings came from.
+    pub path: PathBuf,
+    /// One entry per YAML document, in file order.
+    pub models: Vec<ModelSettings>,
+}
+
+/// One model's settings.
+#[derive(Debug, Clone)]
+pub struct ModelSettings {
+    pub model_name: ModelName,
+    /// Shown in listings; defaults to the model name.
+    pub human_friendly_model_name: String,
+    /// The WebAssembly component (absolute). It may not exist before `build` runs.
+    pub model_file: PathBuf,
+    /// A shell command that builds `model_file`, run in the settings folder.
+    pub build: Option<String>,
+    /// The folder whose files are the model's artifacts (absolute).
+    pub artifact_folder: Option<PathBuf>,
+    /// Deploy this artifact version instead of uploading a new one.
+    pub artifact_version: Option<Version>,
+    /// A folder of `<name>.request.json` / `<name>.expected.json` pairs that
+    /// must pass before a deploy.
+    pub fixtures: Option<PathBuf>,
+    /// Description, owner and metadata per service.
+    pub info: BTreeMap<ServiceKind, ServiceInfo>,
+    pub limits: Limits,
+    /// Secrets the model may read; the host passes these and no others.
+    pub secrets: Vec<SecretName>,
+    /// How many pinned versions of a service to keep after a deploy.
+    pub models_to_keep: u32,
+    /// Where `model_file` is set, for errors found after loading.
+    pub model_file_at: Position,
+}
+
+/// What `info.<service>` says about a service.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceInfo {
+    pub description: String,
+    pub owner: String,
+    /// String values; YAML numbers, booleans and lists are stored as JSON text.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A place in the settings file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub path: PathBuf,
+    pub line: u64,
+    pub column: u64,
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.path.display(), self.line, self.column)
+    }
+}
+
+impl ModelSettings {
+    /// Checks that `model_file` exists; call after running `build`.
+    pub fn check_model_file(&self) -> Result<(), SettingsError> {
+        if self.model_file.is_file() {
+            return Ok(());
+        }
+        let hint = match &self.build {
+            Some(cmd) => format!(
+                "the build command `{cmd}` ran but did not write it; check where it puts the component"
+            ),
+            None => "build the component first, or add a `build` command that makes it".to_string(),
+        };
+        Err(SettingsError::one(Problem::at(
+            &self.model_file_at,
+            format!("model_file `{}` does not exist", self.model_file.display()),
+            hint,
+        )))
+    }
+
+    /// The settings of one service, or defaults.
+    pub fn service_info(&self, kind: ServiceKind) -> ServiceInfo {
+        self.info.get(&kind).cloned().unwrap_or_default()
+    }
+}
+
+impl Settings {
+    /// Reads and checks a settings file.
+    pub fn load(path: &Path) -> Result<Settings, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                format!("create it (see examples/well_log/{SETTINGS_FILE}) or pass its path with --settings")
+            } else {
+                "check the file's permissions".to_string()
+            };
+            SettingsError::one(Problem::file(path, format!("cannot read settings: {e}"), hint))
+        })?;
+        Settings::parse(&text, path)
+    }
+
+    /// Parses and checks settings text that came from `path` (used for
+    /// messages and to resolve relative paths).
+    pub fn parse(text: &str, path: &Path) -> Result<Settings, SettingsError> {
+        let raw: Vec<RawModel> = serde_saphyr::from_multiple(text)
+            .map_err(|e| SettingsError::one(problem::from_yaml(path, &e)))?;
+        if raw.is_empty() {
+            return Err(SettingsError::one(Problem::file(
+                path,
+                "the settings file has no models".to_string(),
+                "add one YAML document per model, with at least `model_name` and `model_file`"
+                    .to_string(),
+            )));
+        }
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+        let mut problems = Vec::new();
+        let mut models = Vec::new();
+        for doc in raw {
+            if let Some(model) = doc.check(path, &dir, &mut problems) {
+                models.push(model);
+            }
+        }
+        let mut seen = BTreeMap::new();
+        for m in &models {
+            if let Some(first) = seen.insert(m.model_name.clone(), m.model_file_at.line) {
+                problems.push(Problem::at(
+                    &m.model_file_at,
+                    format!("model `{}` appears twice (first at line {first})", m.model_name),
+                    "give each model document a distinct `model_name`".to_string(),
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(Settings { path: path.to_path_buf(), models })
+        } else {
+            problems.sort_by_key(|p| (p.line, p.column));
+            Err(SettingsError { problems })
+        }
+    }
+
+    /// The model called `name`.
+    pub fn model(&self, name: &str) -> Option<&ModelSettings> {
+        self.models.iter().find(|m| m.model_name.as_str() == name)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    model_name: Spanned<String>,
+    #[serde(default)]
+    human_friendly_model_name: Option<String>,
+    model_file: Spanned<String>,
+    #[serde(default)]
+    build: Option<String>,
+    #[serde(default)]
+    artifact_folder: Option<Spanned<String>>,
+    #[serde(default)]
+    artifact_version: Option<Spanned<u64>>,
+    #[serde(default)]
+    fixtures: Option<Spanned<String>>,
+    #[serde(default)]
+    info: RawInfo,
+    #[serde(default)]
+    limits: limits::RawLimits,
+    #[serde(default)]
+    secrets: Vec<Spanned<String>>,
+    #[serde(default)]
+    models_to_keep: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawInfo {
+    #[serde(default)]
+    prediction: Option<Spanned<RawServiceInfo>>,
+    #[serde(default)]
+    training: Option<Spanned<RawServiceInfo>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServiceInfo {
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    owner: Option<String>,
+    #[serde(default)]
+    metadata: BTreeMap<String, serde_json::Value>,
+}
+
+/// Builds a [`Position`] from a YAML location.
+fn position(path: &Path, at: Location) -> Position {
+    Position { path: path.to_path_buf(), line: at.line(), column: at.column() }
+}
+
+impl RawModel {
+    fn check(self, path: &Path, dir: &Path, problems: &mut Vec<Problem>) -> Option<ModelSettings> {
+        let before = problems.len();
+        let at = |loc: Location| position(path, loc);
+        let model_name = match ModelName::new(self.model_name.value.clone()) {
+            Ok(name) => Some(name),
+            Err(e) => {
+                problems.push(Problem::at(
+                    &at(self.model_name.referenced),
+                    format!("model_name: {e}"),
+                    String::new(),
+                ));
+                None
+            }
+        };
+        let existing = |s: &Spanned<String>,
+                        key: &str,
+                        want_dir: bool,
+                        problems: &mut Vec<Problem>| {
+            let full = dir.join(&s.value);
+            let ok = if want_dir { full.is_dir() } else { full.is_file() };
+            if !ok {
+                let what = if want_dir { "folder" } else { "file" };
+                problems.push(Problem::at(
+                    &at(s.referenced),
+                    format!(
+                        "{key} `{}` is not an existing {what} (looked for {})",
+                        s.value,
+                        full.display()
+                    ),
+                    format!(
+                        "paths are relative to the folder of {}; fix the path or create the {what}",
+                        path.display()
+                    ),
+                ));
+            }
+            full
+        };
+        let artifact_folder =
+            self.artifact_folder.as_ref().map(|s| existing(s, "artifact_folder", true, problems));
+        let fixtures = self.fixtures.as_ref().map(|s| existing(s, "fixtures", true, problems));
+        let model_file_at = at(self.model_file.referenced);
+        let model_file = dir.join(&self.model_file.value);
+        if self.build.is_none() && !model_file.is_file() {
+            problems.push(Problem::at(
+                &model_file_at,
+                format!(
+                    "model_file `{}` does not exist (looked for {})",
+                    self.model_file.value,
+                    model_file.display()
+                ),
+                "build the component first, or add a `build` command that makes it".to_string(),
+            ));
+        }
+        if let Some(v) = &self.artifact_version {
+            if v.value == 0 {
+                problems.push(Problem::at(
+                    &at(v.referenced),
+                    "artifact_version 0 does not exist: versions start at 1".to_string(),
+                    "remove the key to use the newest version".to_string(),
+                ));
+            }
+            if self.artifact_folder.is_none() {
+                problems.push(Problem::at(
+                    &at(v.referenced),
+                    "artifact_version is set but artifact_folder is not".to_string(),
+                    "set artifact_folder, or remove artifact_version".to_string(),
+                ));
+            }
+        }
+        let mut secrets = Vec::new();
+        for s in &self.secrets {
+            match SecretName::new(s.value.clone()) {
+                Ok(name) if secrets.contains(&name) => problems.push(Problem::at(
+                    &at(s.referenced),
+                    format!("secret `{name}` is listed twice"),
+                    "list each secret once".to_string(),
+                )),
+                Ok(name) => secrets.push(name),
+                Err(e) => {
+                    problems.push(Problem::at(&at(s.referenced), e.to_string(), String::new()))
+                }
+            }
+        }
+        let limits = self.limits.check(path, problems);
+        let mut info = BTreeMap::new();
+        for (kind, raw) in [
+            (ServiceKind::Prediction, self.info.prediction),
+            (ServiceKind::Training, self.info.training),
+        ] {
+            if let Some(raw) = raw {
+                let where_ = at(raw.referenced);
+                info.insert(kind, raw.value.check(kind, &where_, problems));
+            }
+        }
+        let models_to_keep = self.models_to_keep.map_or(3, |n| {
+            if n.value == 0 {
+                problems.push(Problem::at(
+                    &at(n.referenced),
+                    "models_to_keep must be at least 1 (the deployed version)".to_string(),
+                    String::new(),
+                ));
+            }
+            n.value
+        });
+        if problems.len() > before {
+            return None;
+        }
+        let model_name = model_name?;
+        Some(ModelSettings {
+            human_friendly_model_name: self
+                .human_friendly_model_name
+                .unwrap_or_else(|| model_name.as_str().to_string()),
+            model_name,
+            model_file,
+            build: self.build,
+            artifact_folder,
+            artifact_version: self.artifact_version.map(|v| v.value),
+            fixtures,
+            info,
+            limits,
+            secrets,
+            models_to_keep,
+            model_file_at,
+        })
+    }
+}
+
+impl RawServiceInfo {
+    fn check(self, kind: ServiceKind, at: &Position, problems: &mut Vec<Problem>) -> ServiceInfo {
+        let metadata: BTreeMap<String, String> = self
+            .metadata
+            .into_iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, v)
+            })
+            .collect();
+        let info = ServiceInfo {
+            description: self.description.unwrap_or_default(),
+            owner: self.owner.unwrap_or_default(),
+            metadata,
+        };
+        for message in MetadataLimits::CDF_FUNCTIONS.violations(&info) {
+            problems.push(Problem::at(
+                at,
+                format!("info.{kind}: {message}"),
+                "CDF limits service metadata; shorten it or move detail into an artifact"
+                    .to_string(),
+            ));
+        }
+        info
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,167 @@
+//! Sandbox limits per model, and the metadata limits of CDF.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::{Problem, ServiceInfo, position};
+
+/// What one model may use. Defaults are safe for small models.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Linear memory, summed over the instance's memories.
+    pub memory_bytes: u64,
+    /// Deadline of one `predict` or `train` call.
+    pub timeout: Duration,
+    /// Deadline of `initialization`.
+    pub init_timeout: Duration,
+    /// Instances kept for concurrent calls (each initialised once).
+    pub max_instances: u32,
+    /// Largest request body accepted.
+    pub max_request_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 256 << 20,
+            timeout: Duration::from_secs(10),
+            init_timeout: Duration::from_secs(60),
+            max_instances: 4,
+            max_request_bytes: 16 << 20,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLimits {
+    #[serde(default)]
+    memory_mb: Option<Spanned<u64>>,
+    #[serde(default)]
+    timeout_ms: Option<Spanned<u64>>,
+    #[serde(default)]
+    init_timeout_ms: Option<Spanned<u64>>,
+    #[serde(default)]
+    max_instances: Option<Spanned<u32>>,
+    #[serde(default)]
+    max_request_mb: Option<Spanned<u64>>,
+}
+
+impl RawLimits {
+    pub(crate) fn check(&self, path: &Path, problems: &mut Vec<Problem>) -> Limits {
+        let mut limits = Limits::default();
+        let mut bounded = |key: &str, v: &Option<Spanned<u64>>, lo: u64, hi: u64| -> Option<u64> {
+            let v = v.as_ref()?;
+            if (lo..=hi).contains(&v.value) {
+                Some(v.value)
+            } else {
+                problems.push(Problem::at(
+                    &position(path, v.referenced),
+                    format!("limits.{key} is {}, outside {lo}..={hi}", v.value),
+                    String::new(),
+                ));
+                None
+            }
+        };
+        if let Some(mb) = bounded("memory_mb", &self.memory_mb, 1, 16 * 1024) {
+            limits.memory_bytes = mb << 20;
+        }
+        if let Some(ms) = bounded("timeout_ms", &self.timeout_ms, 1, 3_600_000) {
+            limits.timeout = Duration::from_millis(ms);
+        }
+        if let Some(ms) = bounded("init_timeout_ms", &self.init_timeout_ms, 1, 3_600_000) {
+            limits.init_timeout = Duration::from_millis(ms);
+        }
+        let instances = self.max_instances.as_ref().map(|s| Spanned {
+            value: u64::from(s.value),
+            referenced: s.referenced,
+            defined: s.defined,
+        });
+        if let Some(n) = bounded("max_instances", &instances, 1, 256) {
+            limits.max_instances = n as u32;
+        }
+        if let Some(mb) = bounded("max_request_mb", &self.max_request_mb, 1, 1024) {
+            limits.max_request_bytes = mb << 20;
+        }
+        limits
+    }
+}
+
+/// Limits on a service's description, owner and metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetadataLimits {
+    pub max_pairs: usize,
+    pub max_key_chars: usize,
+    pub max_value_chars: usize,
+    pub max_total_bytes: usize,
+    pub max_description_chars: usize,
+    pub max_owner_chars: usize,
+}
+
+/// Keys the host adds to every service's metadata.
+pub const RESERVED_METADATA_KEYS: [&str; 2] = ["version", "model_id"];
+
+impl MetadataLimits {
+    /// CDF Functions' limits (16 pairs, keys ≤ 32 characters, values ≤ 512,
+    /// 4,096 bytes in all), less the keys the host reserves.
+    pub const CDF_FUNCTIONS: MetadataLimits = MetadataLimits {
+        max_pairs: 16 - RESERVED_METADATA_KEYS.len(),
+        max_key_chars: 32,
+        max_value_chars: 512,
+        max_total_bytes: 4096,
+        max_description_chars: 500,
+        max_owner_chars: 128,
+    };
+
+    /// Every way `info` breaks these limits, as messages.
+    pub fn violations(&self, info: &ServiceInfo) -> Vec<String> {
+        let mut out = Vec::new();
+        if info.metadata.len() > self.max_pairs {
+            out.push(format!(
+                "metadata has {} keys; the limit is {} ({} are reserved for {})",
+                info.metadata.len(),
+                self.max_pairs,
+                RESERVED_METADATA_KEYS.len(),
+                RESERVED_METADATA_KEYS.join(" and ")
+            ));
+        }
+        for (k, v) in &info.metadata {
+            if RESERVED_METADATA_KEYS.contains(&k.as_str()) {
+                out.push(format!("metadata key `{k}` is reserved: the host sets it"));
+            }
+            if k.chars().count() > self.max_key_chars {
+                out.push(format!(
+                    "metadata key `{k}` is longer than {} characters",
+                    self.max_key_chars
+                ));
+            }
+            if v.chars().count() > self.max_value_chars {
+                out.push(format!(
+                    "metadata value of `{k}` is {} characters; the limit is {}",
+                    v.chars().count(),
+                    self.max_value_chars
+                ));
+            }
+        }
+        let total: usize = info.metadata.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if total > self.max_total_bytes {
+            out.push(format!(
+                "metadata totals {total} bytes; the limit is {}",
+                self.max_total_bytes
+            ));
+        }
+        if info.description.chars().count() > self.max_description_chars {
+            out.push(format!(
+                "description is longer than {} characters",
+                self.max_description_chars
+            ));
+        }
+        if info.owner.chars().count() > self.max_owner_chars {
+            out.push(format!("owner is longer than {} characters", self.max_owner_chars));
+        }
+        out
+    }
+}

@@ -1,0 +1,215 @@
+//! What the registry stores besides blobs: artifact manifests and service
+//! records, as versioned JSON documents.
+
+use std::collections::BTreeMap;
+
+use mlops_manifest::{
+    Env, ExternalId, Limits, ModelId, ModelName, SecretName, ServiceKind, Version,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::RegistryError;
+
+pub const ARTIFACT_FORMAT: &str = "mlops-artifact/1";
+pub const SERVICE_FORMAT: &str = "mlops-service/1";
+
+/// One file of an artifact version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactFile {
+    /// Relative, `/`-separated, without `.` or `..` parts.
+    pub path: String,
+    pub size: u64,
+    /// blake3 of the content, hex: the blob's name.
+    pub blake3: String,
+}
+
+/// `models/<model>/<env>/<version>.json`: the files of one artifact version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactManifest {
+    pub format: String,
+    pub model: ModelName,
+    pub env: Env,
+    pub version: Version,
+    pub files: Vec<ArtifactFile>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// RFC 3339, UTC.
+    pub created: String,
+    pub created_by: String,
+    /// The model id this version was promoted from, if it was.
+    #[serde(default)]
+    pub promoted_from: Option<ModelId>,
+}
+
+impl ArtifactManifest {
+    pub fn model_id(&self) -> ModelId {
+        ModelId { model: self.model.clone(), env: self.env, version: self.version }
+    }
+
+    /// Total bytes of the files.
+    pub fn size(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+
+    /// Checks what a reader must not trust blindly: the format, that the
+    /// manifest is where its content says, and that file paths stay inside
+    /// the folder they will be written to.
+    pub(crate) fn check(&self, want: &ModelId) -> Result<(), RegistryError> {
+        let corrupt = |why: String| RegistryError::CorruptRecord {
+            what: format!("artifact manifest {want}"),
+            why,
+        };
+        if self.format != ARTIFACT_FORMAT {
+            return Err(corrupt(format!(
+                "format is `{}`, expected `{ARTIFACT_FORMAT}`",
+                self.format
+            )));
+        }
+        if &self.model_id() != want {
+            return Err(corrupt(format!("it describes {} instead", self.model_id())));
+        }
+        for f in &self.files {
+            if !is_safe_relative(&f.path) {
+                return Err(corrupt(format!(
+                    "file path `{}` is not a plain relative path",
+                    f.path
+                )));
+            }
+            if !is_digest(&f.blake3) {
+                return Err(corrupt(format!("`{}` is not a blake3 digest", f.blake3)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `path` is relative, `/`-separated and has no empty, `.` or `..`
+/// parts.
+pub(crate) fn is_safe_relative(path: &str) -> bool {
+    !path.is_empty()
+        && !path.contains('\\')
+        && !path.contains('\0')
+        && path.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+}
+
+/// Whether `s` is a lowercase hex blake3 digest.
+pub(crate) fn is_digest(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Limits as stored in a service record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsRecord {
+    pub memory_bytes: u64,
+    pub timeout_ms: u64,
+    pub init_timeout_ms: u64,
+    pub max_instances: u32,
+    pub max_request_bytes: u64,
+}
+
+impl From<&Limits> for LimitsRecord {
+    fn from(l: &Limits) -> Self {
+        LimitsRecord {
+            memory_bytes: l.memory_bytes,
+            timeout_ms: u64::try_from(l.timeout.as_millis()).unwrap_or(u64::MAX),
+            init_timeout_ms: u64::try_from(l.init_timeout.as_millis()).unwrap_or(u64::MAX),
+            max_instances: l.max_instances,
+            max_request_bytes: l.max_request_bytes,
+        }
+    }
+}
+
+impl From<&LimitsRecord> for Limits {
+    fn from(l: &LimitsRecord) -> Self {
+        Limits {
+            memory_bytes: l.memory_bytes,
+            timeout: std::time::Duration::from_millis(l.timeout_ms),
+            init_timeout: std::time::Duration::from_millis(l.init_timeout_ms),
+            max_instances: l.max_instances.max(1),
+            max_request_bytes: l.max_request_bytes,
+        }
+    }
+}
+
+/// `services/<external-id>.json`: what a service runs and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceRecord {
+    pub format: String,
+    pub external_id: ExternalId,
+    /// For the latest alias: the pinned external id it points at.
+    #[serde(default)]
+    pub alias_of: Option<ExternalId>,
+    pub model: ModelName,
+    pub service: ServiceKind,
+    pub env: Env,
+    /// The artifact version the service runs.
+    pub model_id: ModelId,
+    /// blake3 of the component, hex (a blob).
+    pub component: String,
+    pub component_size: u64,
+    pub human_friendly_model_name: String,
+    pub description: String,
+    pub owner: String,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    pub limits: LimitsRecord,
+    #[serde(default)]
+    pub secrets: Vec<SecretName>,
+    /// RFC 3339, UTC.
+    pub deployed: String,
+    pub deployed_by: String,
+}
+
+impl ServiceRecord {
+    pub(crate) fn check(&self, want: &ExternalId) -> Result<(), RegistryError> {
+        let corrupt = |why: String| RegistryError::CorruptRecord {
+            what: format!("service record {want}"),
+            why,
+        };
+        if self.format != SERVICE_FORMAT {
+            return Err(corrupt(format!(
+                "format is `{}`, expected `{SERVICE_FORMAT}`",
+                self.format
+            )));
+        }
+        if &self.external_id != want {
+            return Err(corrupt(format!("it describes {} instead", self.external_id)));
+        }
+        if !is_digest(&self.component) {
+            return Err(corrupt(format!("component `{}` is not a blake3 digest", self.component)));
+        }
+        Ok(())
+    }
+
+    /// The same record under the latest alias of its service.
+    pub fn as_alias(&self) -> ServiceRecord {
+        ServiceRecord {
+            external_id: self.external_id.alias(),
+            alias_of: Some(self.external_id.clone()),
+            ..self.clone()
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits::from(&self.limits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_relative_paths_are_safe() {
+        for ok in ["model.json", "sub/dir/file.bin", "a.b"] {
+            assert!(is_safe_relative(ok), "{ok}");
+        }
+        for bad in ["", "/etc/passwd", "../x", "a/../b", "a//b", "./a", "a\\b", "a/"] {
+            assert!(!is_safe_relative(bad), "{bad}");
+        }
+    }
+}

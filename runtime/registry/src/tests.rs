@@ -1,0 +1,179 @@
+use super::*;
+
+fn model() -> ModelName {
+    ModelName::new("well_log").expect("name")
+}
+
+fn artifact_folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("model.json"), br#"{"a":1}"#).expect("write");
+    std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+    std::fs::write(dir.path().join("sub/weights.bin"), [1u8, 2, 3]).expect("write");
+    dir
+}
+
+#[tokio::test]
+async fn upload_then_download_gives_the_same_files() {
+    let reg = Registry::open("memory://").expect("open");
+    let folder = artifact_folder();
+    let meta = BTreeMap::from([("rmse".to_string(), "2.4".to_string())]);
+    let m = reg
+        .upload_version(&model(), Env::Dev, Some(folder.path()), meta, "tester")
+        .await
+        .expect("upload");
+    assert_eq!(m.version, 1);
+    assert_eq!(m.model_id().to_string(), "well_log/dev/1");
+    let paths: Vec<&str> = m.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["model.json", "sub/weights.bin"]);
+    assert_eq!(reg.manifest(&m.model_id()).await.expect("read back"), m);
+
+    let out = tempfile::tempdir().expect("tempdir");
+    let dest = out.path().join("v1");
+    reg.download(&m, &dest).await.expect("download");
+    assert_eq!(std::fs::read(dest.join("model.json")).expect("read"), br#"{"a":1}"#);
+    assert_eq!(std::fs::read(dest.join("sub/weights.bin")).expect("read"), [1, 2, 3]);
+}
+
+#[tokio::test]
+async fn versions_count_up_per_model_and_env() {
+    let reg = Registry::open("memory://").expect("open");
+    for want in 1..=3 {
+        let m = reg
+            .upload_version(&model(), Env::Dev, None, BTreeMap::new(), "t")
+            .await
+            .expect("upload");
+        assert_eq!(m.version, want);
+    }
+    let test =
+        reg.upload_version(&model(), Env::Test, None, BTreeMap::new(), "t").await.expect("upload");
+    assert_eq!(test.version, 1, "each env counts on its own");
+    assert_eq!(reg.versions(&model(), Env::Dev).await.expect("list"), [1, 2, 3]);
+    assert_eq!(reg.latest_version(&model(), Env::Prod).await.expect("latest"), None);
+    assert_eq!(reg.list_versions().await.expect("list").len(), 4);
+}
+
+#[tokio::test]
+async fn concurrent_uploads_get_distinct_gap_free_versions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let reg = Registry::open(&dir.path().display().to_string()).expect("open");
+    let uploads = (0..8).map(|_| {
+        let reg = reg.clone();
+        tokio::spawn(async move {
+            reg.upload_version(&model(), Env::Dev, None, BTreeMap::new(), "t").await
+        })
+    });
+    let mut got: Vec<Version> = Vec::new();
+    for u in uploads {
+        got.push(u.await.expect("task").expect("upload").version);
+    }
+    got.sort_unstable();
+    assert_eq!(got, (1..=8).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_tampered_blob_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let reg = Registry::open(&dir.path().display().to_string()).expect("open");
+    let folder = artifact_folder();
+    let m = reg
+        .upload_version(&model(), Env::Dev, Some(folder.path()), BTreeMap::new(), "t")
+        .await
+        .expect("upload");
+    let blob = &m.files[0].blake3;
+    std::fs::write(dir.path().join("blobs").join(blob), b"{\"a\":2}").expect("tamper");
+
+    let err = reg.get_blob(blob).await.expect_err("tampered");
+    assert!(matches!(err, RegistryError::CorruptBlob { .. }), "{err}");
+    assert!(err.to_string().contains("tampered with or damaged"), "{err}");
+    let out = tempfile::tempdir().expect("tempdir");
+    let dest = out.path().join("v1");
+    assert!(reg.download(&m, &dest).await.is_err());
+    assert!(!dest.exists(), "a failed download leaves nothing behind");
+}
+
+#[tokio::test]
+async fn a_manifest_pointing_outside_its_folder_is_refused() {
+    let reg = Registry::open("memory://").expect("open");
+    let m =
+        reg.upload_version(&model(), Env::Dev, None, BTreeMap::new(), "t").await.expect("upload");
+    let mut evil = m.clone();
+    evil.files.push(ArtifactFile {
+        path: "../../etc/cron.d/x".into(),
+        size: 1,
+        blake3: "0".repeat(64),
+    });
+    let path = manifest_path(&m.model_id());
+    reg.store.put(&path, PutPayload::from(to_json(&evil).expect("json"))).await.expect("put");
+    let err = reg.manifest(&m.model_id()).await.expect_err("refused");
+    assert!(err.to_string().contains("is not a plain relative path"), "{err}");
+}
+
+#[tokio::test]
+async fn symlinks_in_an_artifact_folder_are_refused() {
+    let folder = artifact_folder();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/etc/passwd", folder.path().join("passwd")).expect("symlink");
+    #[cfg(unix)]
+    {
+        let reg = Registry::open("memory://").expect("open");
+        let err = reg
+            .upload_version(&model(), Env::Dev, Some(folder.path()), BTreeMap::new(), "t")
+            .await
+            .expect_err("refused");
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(reg.versions(&model(), Env::Dev).await.expect("list"), Vec::<Version>::new());
+    }
+}
+
+#[tokio::test]
+async fn service_records_round_trip_and_alias() {
+    let reg = Registry::open("memory://").expect("open");
+    let id: ExternalId = "well_log-prediction-dev-1".parse().expect("id");
+    let record = ServiceRecord {
+        format: SERVICE_FORMAT.into(),
+        external_id: id.clone(),
+        alias_of: None,
+        model: model(),
+        service: mlops_manifest::ServiceKind::Prediction,
+        env: Env::Dev,
+        model_id: "well_log/dev/1".parse().expect("model id"),
+        component: "a".repeat(64),
+        component_size: 10,
+        human_friendly_model_name: "Well log".into(),
+        description: String::new(),
+        owner: String::new(),
+        metadata: BTreeMap::new(),
+        limits: LimitsRecord::from(&mlops_manifest::Limits::default()),
+        secrets: Vec::new(),
+        deployed: now(),
+        deployed_by: "t".into(),
+    };
+    reg.put_service(&record).await.expect("put");
+    reg.put_service(&record.as_alias()).await.expect("put alias");
+    assert_eq!(reg.service(&id).await.expect("get"), Some(record.clone()));
+    let alias = reg.service(&id.alias()).await.expect("get").expect("alias exists");
+    assert_eq!(alias.alias_of, Some(id.clone()));
+    let (all, bad) = reg.services().await.expect("list");
+    assert!(bad.is_empty());
+    let ids: Vec<String> = all.iter().map(|r| r.external_id.to_string()).collect();
+    assert_eq!(ids, ["well_log-prediction-dev", "well_log-prediction-dev-1"]);
+    assert_eq!(reg.service(&"other-prediction-dev".parse().expect("id")).await.expect("get"), None);
+}
+
+#[tokio::test]
+async fn predictions_are_stored_and_read_back_by_id() {
+    let reg = Registry::open("memory://").expect("open");
+    let id = reg
+        .put_prediction(&model(), Env::Dev, Bytes::from_static(b"{\"AC\":[1]}"))
+        .await
+        .expect("put");
+    assert!(id.starts_with("predictions/well_log/dev/"), "{id}");
+    assert_eq!(reg.get_prediction(&id).await.expect("get"), Bytes::from_static(b"{\"AC\":[1]}"));
+    assert!(reg.get_prediction("blobs/../services/x").await.is_err());
+}
+
+#[test]
+fn unsupported_store_urls_are_named() {
+    let err = Registry::open("gs://bucket").expect_err("unsupported");
+    assert!(err.to_string().contains("`gs://` stores are not supported"), "{err}");
+}
