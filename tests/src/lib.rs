@@ -1,1 +1,204 @@
+//! Support for the integration tests in `tests/all`: the guest components
+//! (built from source by `build.rs`), engines, deployments, and a real
+//! `mlops-host` process on loopback.
+#![allow(clippy::expect_used, clippy::unwrap_used, reason = "test support code")]
 
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use mlops_engine::{Deployment, DeploymentSpec, Engine, EngineConfig, LoadedComponent};
+use mlops_manifest::Limits;
+
+/// The well-log example component.
+pub fn well_log_wasm() -> &'static Path {
+    Path::new(env!("WELL_LOG_WASM"))
+}
+
+/// The probe component (does what each request asks, hostile included).
+pub fn probe_wasm() -> &'static Path {
+    Path::new(env!("PROBE_WASM"))
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the repo").to_path_buf()
+}
+
+/// The well-log example's folder.
+pub fn example_dir() -> PathBuf {
+    repo_root().join("examples/well_log")
+}
+
+/// An engine with a small instance pool and, optionally, a compile cache.
+pub fn engine(cache_dir: Option<&Path>) -> Engine {
+    Engine::new(EngineConfig {
+        cache_dir: cache_dir.map(Path::to_path_buf),
+        pool_instances: Some(16),
+        max_memory_bytes: 1 << 30,
+    })
+    .expect("engine")
+}
+
+/// Compiles a component file.
+pub fn load(engine: &Engine, path: &Path) -> LoadedComponent {
+    engine.load(&std::fs::read(path).expect("read component")).expect("compile")
+}
+
+/// Deploys a component with these limits and artifact folder.
+pub async fn deploy(
+    engine: &Engine,
+    component: &LoadedComponent,
+    name: &str,
+    limits: Limits,
+    artifact_dir: Option<&Path>,
+) -> Deployment {
+    try_deploy(engine, component, name, limits, artifact_dir, Vec::new()).await.expect("deploy")
+}
+
+/// Deploys, returning the error instead of panicking.
+pub async fn try_deploy(
+    engine: &Engine,
+    component: &LoadedComponent,
+    name: &str,
+    limits: Limits,
+    artifact_dir: Option<&Path>,
+    secrets: Vec<(String, String)>,
+) -> Result<Deployment, mlops_engine::EngineError> {
+    let spec = DeploymentSpec {
+        name: name.to_string(),
+        artifact_dir: artifact_dir.map(Path::to_path_buf),
+        limits,
+        secrets,
+    };
+    engine.deploy(component, spec).await
+}
+
+/// Limits with a short deadline and a small memory cap.
+pub fn tight_limits() -> Limits {
+    Limits {
+        memory_bytes: 32 << 20,
+        timeout: Duration::from_millis(300),
+        init_timeout: Duration::from_millis(2000),
+        max_instances: 2,
+        max_request_bytes: 1 << 20,
+    }
+}
+
+/// A running `mlops-host` process; killed when dropped.
+pub struct HostProcess {
+    child: Child,
+    /// `http://127.0.0.1:<port>`
+    pub url: String,
+    /// Everything it wrote to stderr so far (collected in the background).
+    lines: mpsc::Receiver<String>,
+    pub log: Vec<String>,
+}
+
+/// `mlops-host` with the store and cache set.
+pub fn host_command(bin: &Path, store: &Path, cache: &Path) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.env("MLOPS_STORE", store)
+        .env("MLOPS_CACHE_DIR", cache)
+        .env_remove("MLOPS_ENV")
+        .env_remove("ENV")
+        .env_remove("TESTING_ONLY")
+        .env_remove("RUST_LOG")
+        .env_remove("MLOPS_LOG");
+    cmd
+}
+
+impl HostProcess {
+    /// Starts `cmd` (a `serve` or `deploy --serve` with `--listen
+    /// 127.0.0.1:0`) and waits until it says where it listens.
+    #[allow(
+        clippy::zombie_processes,
+        reason = "the child moves into HostProcess, which waits for it on drop"
+    )]
+    pub fn start(mut cmd: Command) -> HostProcess {
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn mlops-host");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut log = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(300);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    let url = line
+                        .strip_prefix("mlops-host: serving")
+                        .and_then(|rest| rest.rsplit_once(" on "))
+                        .map(|(_, url)| url.trim().to_string());
+                    log.push(line);
+                    if let Some(url) = url {
+                        return HostProcess { child, url, lines: rx, log };
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("mlops-host did not start serving; it said:\n{}", log.join("\n"));
+                }
+            }
+        }
+    }
+
+    /// Collects what it has logged since.
+    pub fn drain_log(&mut self) -> &[String] {
+        while let Ok(line) = self.lines.try_recv() {
+            self.log.push(line);
+        }
+        &self.log
+    }
+
+    /// POSTs `body` to `path` and returns the status and parsed JSON.
+    pub async fn post(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, serde_json::Value) {
+        let resp = reqwest::Client::new()
+            .post(format!("{}{path}", self.url))
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    }
+
+    /// GETs `path`.
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let resp = reqwest::get(format!("{}{path}", self.url)).await.expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn stop(mut self) -> Vec<String> {
+        #[cfg(unix)]
+        {
+            let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        }
+        let _ = self.child.wait();
+        self.drain_log();
+        std::mem::take(&mut self.log)
+    }
+}
+
+impl Drop for HostProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,1 +1,94 @@
-fn main() {}
+//! `mlops-host`: deploy, serve and call WebAssembly models.
+//!
+//! The only composition root: it reads the environment, picks the store,
+//! builds the engine and installs logging. Exit codes: 0 success, 1 failure,
+//! 2 invalid input (bad flags, invalid settings).
+
+mod commands;
+mod context;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use context::GlobalArgs;
+
+/// Deploy, serve and call machine-learning models compiled to WebAssembly
+/// components, sandboxed.
+#[derive(Debug, Parser)]
+#[command(name = "mlops-host", version, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build, test and deploy the models of a settings file as prediction
+    /// services.
+    Deploy(commands::deploy::Args),
+    /// Serve every deployed service over HTTP.
+    Serve(commands::serve::Args),
+    /// Call a service and print the response envelope.
+    Call(commands::call::Args),
+    /// Run the models' fixtures in the sandbox, without deploying.
+    Test(commands::test::Args),
+    /// Artifact versions in the store.
+    #[command(subcommand)]
+    Models(commands::models::Command),
+    /// Deployed services in the store.
+    #[command(subcommand)]
+    Services(commands::services::Command),
+}
+
+/// An error that sets the exit code to 2 (invalid input).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    context::init_logging(&cli.global, matches!(cli.command, Command::Serve(_)));
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Deploy(args) => commands::deploy::run(&cli.global, args).await,
+            Command::Serve(args) => commands::serve::run(&cli.global, args).await,
+            Command::Call(args) => commands::call::run(&cli.global, args).await,
+            Command::Test(args) => commands::test::run(&cli.global, args).await,
+            Command::Models(cmd) => commands::models::run(&cli.global, cmd).await,
+            Command::Services(cmd) => commands::services::run(&cli.global, cmd).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            if err.downcast_ref::<UsageError>().is_some()
+                || err.downcast_ref::<mlops_manifest::SettingsError>().is_some()
+            {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

@@ -5,6 +5,7 @@ wasmtime::component::bindgen!({
     world: "model",
     path: "../../wit",
     exports: { default: async },
+    additional_derives: [PartialEq],
 });
 
 pub use exports::mlops::model::{prediction, training};

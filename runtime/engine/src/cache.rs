@@ -95,6 +95,30 @@ impl CompileCache {
         self.dir.as_ref().map(|d| d.join(format!("{digest}-{}.cwasm", self.fingerprint)))
     }
 
+    /// Loads the compiled component whose source has blake3 `digest` from the
+    /// cache, if it is there: no need to fetch the source at all.
+    pub(crate) fn load_cached(
+        &self,
+        engine: &wasmtime::Engine,
+        digest: &str,
+    ) -> Option<LoadedComponent> {
+        let started = Instant::now();
+        let valid = digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit());
+        let path = self.path_for(digest).filter(|p| valid && p.is_file())?;
+        match deserialize_file(engine, &path) {
+            Ok(component) => Some(LoadedComponent {
+                component,
+                digest: digest.to_string(),
+                outcome: CacheOutcome::Loaded,
+                elapsed: started.elapsed(),
+            }),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "compile cache entry is unusable ({e:#}); compiling again");
+                None
+            }
+        }
+    }
+
     /// Loads the compiled form of `bytes` from the cache, or compiles it and
     /// stores the result.
     pub(crate) fn load(
@@ -104,32 +128,19 @@ impl CompileCache {
     ) -> Result<LoadedComponent, EngineError> {
         let started = Instant::now();
         let digest = blake3::hash(bytes).to_hex().to_string();
-        let path = self.path_for(&digest);
-        if let Some(path) = path.as_deref().filter(|p| p.is_file()) {
-            match deserialize_file(engine, path) {
-                Ok(component) => {
-                    return Ok(LoadedComponent {
-                        component,
-                        digest,
-                        outcome: CacheOutcome::Loaded,
-                        elapsed: started.elapsed(),
-                    });
-                }
-                Err(e) => tracing::warn!(
-                    path = %path.display(),
-                    "compile cache entry is unusable ({e:#}); compiling again"
-                ),
-            }
+        if let Some(loaded) = self.load_cached(engine, &digest) {
+            return Ok(loaded);
         }
+        let path = self.path_for(&digest);
         let component = Component::new(engine, bytes).map_err(|e| EngineError::Compile {
             digest: digest.clone(),
             message: format!("{e:#}"),
         })?;
-        if let Some(path) = &path {
-            if let Err(e) = store(&component, path) {
-                // A cache that cannot be written costs time, not correctness.
-                tracing::warn!(path = %path.display(), "cannot write the compile cache: {e}");
-            }
+        if let Some(path) = &path
+            && let Err(e) = store(&component, path)
+        {
+            // A cache that cannot be written costs time, not correctness.
+            tracing::warn!(path = %path.display(), "cannot write the compile cache: {e}");
         }
         Ok(LoadedComponent {
             component,

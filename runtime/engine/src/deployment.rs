@@ -379,7 +379,13 @@ fn classify(err: wasmtime::Error, state: &HostState, limit: Duration) -> CallErr
             "it reached `unreachable` (a Rust panic or abort ends this way)".to_string()
         }
         Some(Trap::IntegerDivisionByZero) => "integer division by zero".to_string(),
-        Some(Trap::MemoryOutOfBounds) => "out-of-bounds memory access".to_string(),
+        // Rust and C keep their stack in linear memory: when it runs out,
+        // the next frame lands out of bounds rather than tripping wasm's own
+        // stack limit.
+        Some(Trap::MemoryOutOfBounds) => {
+            "out-of-bounds memory access (in Rust and C models usually a stack overflow: too deep a recursion)"
+                .to_string()
+        }
         Some(trap) => trap.to_string(),
         None => format!("{err:#}"),
     };

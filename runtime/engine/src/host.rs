@@ -76,23 +76,17 @@ impl logging::Host for HostState {
             }
             return;
         }
-        let message = truncate(&message, MAX_LOG_MESSAGE);
-        let fields = if fields.is_empty() {
-            String::new()
-        } else {
-            let joined: Vec<String> = fields
-                .iter()
-                .map(|(k, v)| format!("{}={}", truncate(k, 64), truncate(v, 256)))
-                .collect();
-            joined.join(" ")
-        };
+        let mut line = truncate(&message, MAX_LOG_MESSAGE).to_string();
+        for (k, v) in &fields {
+            line.push_str(&format!(" {}={}", truncate(k, 64), truncate(v, 256)));
+        }
         let model = &self.name;
         match level {
-            Level::Trace => tracing::trace!(target: "model", %model, %fields, "{message}"),
-            Level::Debug => tracing::debug!(target: "model", %model, %fields, "{message}"),
-            Level::Info => tracing::info!(target: "model", %model, %fields, "{message}"),
-            Level::Warn => tracing::warn!(target: "model", %model, %fields, "{message}"),
-            Level::Error => tracing::error!(target: "model", %model, %fields, "{message}"),
+            Level::Trace => tracing::trace!(target: "model", %model, "{line}"),
+            Level::Debug => tracing::debug!(target: "model", %model, "{line}"),
+            Level::Info => tracing::info!(target: "model", %model, "{line}"),
+            Level::Warn => tracing::warn!(target: "model", %model, "{line}"),
+            Level::Error => tracing::error!(target: "model", %model, "{line}"),
         }
     }
 }

@@ -110,19 +110,16 @@ impl Engine {
     /// runtime's worker threads.
     pub fn load(&self, bytes: &[u8]) -> Result<LoadedComponent, EngineError> {
         let loaded = self.0.cache.load(&self.0.engine, bytes)?;
-        match loaded.outcome {
-            CacheOutcome::Loaded => tracing::info!(
-                digest = %&loaded.digest[..16],
-                ms = loaded.elapsed.as_secs_f64() * 1e3,
-                "component loaded from the compile cache"
-            ),
-            CacheOutcome::Compiled => tracing::info!(
-                digest = %&loaded.digest[..16],
-                ms = loaded.elapsed.as_secs_f64() * 1e3,
-                "component compiled"
-            ),
-        }
+        log_load(&loaded);
         Ok(loaded)
+    }
+
+    /// Loads the component whose bytes hash to `digest` from the compile
+    /// cache, if it is there (then its bytes need not be fetched).
+    pub fn load_cached(&self, digest: &str) -> Option<LoadedComponent> {
+        let loaded = self.0.cache.load_cached(&self.0.engine, digest)?;
+        log_load(&loaded);
+        Some(loaded)
     }
 
     /// Prepares a component for calls: links it, checks what it exports,
@@ -147,6 +144,17 @@ impl Engine {
     /// A short fingerprint of the engine's code-generation settings.
     pub fn fingerprint(&self) -> String {
         cache::engine_fingerprint(&self.0.engine)
+    }
+}
+
+fn log_load(loaded: &LoadedComponent) {
+    let digest = loaded.digest.get(..16).unwrap_or(&loaded.digest);
+    let ms = loaded.elapsed.as_secs_f64() * 1e3;
+    match loaded.outcome {
+        CacheOutcome::Loaded => {
+            tracing::info!(%digest, ms, "component loaded from the compile cache")
+        }
+        CacheOutcome::Compiled => tracing::info!(%digest, ms, "component compiled"),
     }
 }
 

@@ -233,15 +233,13 @@ impl RawModel {
                 None
             }
         };
-        let existing = |s: &Spanned<String>,
-                        key: &str,
-                        want_dir: bool,
-                        problems: &mut Vec<Problem>| {
-            let full = dir.join(&s.value);
-            let ok = if want_dir { full.is_dir() } else { full.is_file() };
-            if !ok {
-                let what = if want_dir { "folder" } else { "file" };
-                problems.push(Problem::at(
+        let existing =
+            |s: &Spanned<String>, key: &str, want_dir: bool, problems: &mut Vec<Problem>| {
+                let full = dir.join(&s.value);
+                let ok = if want_dir { full.is_dir() } else { full.is_file() };
+                if !ok {
+                    let what = if want_dir { "folder" } else { "file" };
+                    problems.push(Problem::at(
                     &at(s.referenced),
                     format!(
                         "{key} `{}` is not an existing {what} (looked for {})",
@@ -253,9 +251,9 @@ impl RawModel {
                         path.display()
                     ),
                 ));
-            }
-            full
-        };
+                }
+                full
+            };
         let artifact_folder =
             self.artifact_folder.as_ref().map(|s| existing(s, "artifact_folder", true, problems));
         let fixtures = self.fixtures.as_ref().map(|s| existing(s, "fixtures", true, problems));

@@ -257,7 +257,7 @@ impl Registry {
             };
             out.push(self.manifest(&id).await?);
         }
-        out.sort_by(|a, b| a.model_id().cmp(&b.model_id()));
+        out.sort_by_key(ArtifactManifest::model_id);
         Ok(out)
     }
 
@@ -295,6 +295,32 @@ impl Registry {
         Ok(())
     }
 
+    /// Makes `dest` hold exactly the files of `manifest`: an existing folder
+    /// is kept if every file matches its digest and nothing else is there;
+    /// otherwise it is replaced by a fresh, verified download.
+    pub async fn materialize(&self, manifest: &ArtifactManifest, dest: &Path) -> Result<()> {
+        if dest.exists() {
+            let check = {
+                let dest = dest.to_path_buf();
+                let files = manifest.files.clone();
+                tokio::task::spawn_blocking(move || folder_matches(&dest, &files))
+                    .await
+                    .map_err(|e| RegistryError::Io(format!("verification task failed: {e}")))?
+            };
+            match check {
+                Ok(()) => return Ok(()),
+                Err(why) => {
+                    tracing::warn!(folder = %dest.display(), "local artifact copy is stale or altered ({why}); downloading again");
+                    tokio::fs::remove_dir_all(dest).await.map_err(|e| RegistryError::Folder {
+                        path: dest.to_path_buf(),
+                        why: e.to_string(),
+                    })?;
+                }
+            }
+        }
+        self.download(manifest, dest).await
+    }
+
     // ---- services ----
 
     /// Writes a service record (replacing any under the same id in one
@@ -307,6 +333,15 @@ impl Registry {
             .await
             .map_err(|source| store_err("put", &path, source))?;
         Ok(())
+    }
+
+    /// Deletes a service record (nothing happens if it does not exist).
+    pub async fn delete_service(&self, id: &ExternalId) -> Result<()> {
+        let path = service_path(id);
+        match self.store.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(source) => Err(store_err("delete", &path, source)),
+        }
     }
 
     /// The record of one service, if it exists.
@@ -429,6 +464,26 @@ fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: impl Fn() -> St
 /// The current time, RFC 3339 in UTC.
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Whether `folder` holds exactly `files` (same paths, sizes and digests).
+fn folder_matches(folder: &Path, files: &[ArtifactFile]) -> Result<(), String> {
+    let found = walk(folder).map_err(|e| e.to_string())?;
+    let found_paths: Vec<&str> = found.iter().map(|(rel, _)| rel.as_str()).collect();
+    let mut want: Vec<&ArtifactFile> = files.iter().collect();
+    want.sort_by(|a, b| a.path.cmp(&b.path));
+    let want_paths: Vec<&str> = want.iter().map(|f| f.path.as_str()).collect();
+    if found_paths != want_paths {
+        return Err(format!("it holds {found_paths:?}, the manifest lists {want_paths:?}"));
+    }
+    for ((_, full), file) in found.iter().zip(want) {
+        let bytes = std::fs::read(full).map_err(|e| format!("{}: {e}", full.display()))?;
+        if bytes.len() as u64 != file.size || blake3::hash(&bytes).to_hex().as_str() != file.blake3
+        {
+            return Err(format!("{} does not match its digest", file.path));
+        }
+    }
+    Ok(())
 }
 
 /// The regular files under `folder`, as (relative `/` path, full path),

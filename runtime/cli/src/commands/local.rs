@@ -1,0 +1,167 @@
+//! A model as it is on the author's disk: build it, compile it, run its
+//! fixtures in the sandbox (the seed's service test).
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use mlops_engine::{DeploymentSpec, Engine, LoadedComponent};
+use mlops_manifest::{ModelId, ModelSettings, Settings};
+use mlops_server::Service;
+use mlops_server::fixtures::{self, FixtureResult};
+
+use crate::UsageError;
+
+/// Reads settings, keeping only the models named (all when none are).
+pub fn load_settings(path: &Path, only: &[String]) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load(path)?;
+    if !only.is_empty() {
+        for name in only {
+            if settings.model(name).is_none() {
+                let known: Vec<&str> =
+                    settings.models.iter().map(|m| m.model_name.as_str()).collect();
+                return Err(UsageError(format!(
+                    "model `{name}` is not in {} (it has: {})",
+                    path.display(),
+                    known.join(", ")
+                ))
+                .into());
+            }
+        }
+        settings.models.retain(|m| only.iter().any(|n| n == m.model_name.as_str()));
+    }
+    Ok(settings)
+}
+
+/// Runs the model's `build` command, if it has one, in the settings folder.
+pub async fn build(model: &ModelSettings, settings: &Settings) -> anyhow::Result<()> {
+    let Some(command) = &model.build else { return Ok(()) };
+    let dir =
+        settings.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    eprintln!("{}: building: {command}", model.model_name);
+    let status = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .status()
+        .await
+        .with_context(|| format!("cannot run the build command `{command}`"))?;
+    if !status.success() {
+        bail!(
+            "{}: the build command `{command}` failed ({status}); fix the build, then deploy again",
+            model.model_name
+        );
+    }
+    model.check_model_file()?;
+    Ok(())
+}
+
+/// Reads and compiles (or loads from the compile cache) the component.
+pub async fn compile(
+    engine: &Engine,
+    model: &ModelSettings,
+) -> anyhow::Result<(bytes::Bytes, LoadedComponent)> {
+    model.check_model_file()?;
+    let bytes = bytes::Bytes::from(
+        tokio::fs::read(&model.model_file)
+            .await
+            .with_context(|| format!("cannot read {}", model.model_file.display()))?,
+    );
+    let engine = engine.clone();
+    let to_compile = bytes.clone();
+    let loaded = tokio::task::spawn_blocking(move || engine.load(&to_compile))
+        .await
+        .context("the compile task failed")?
+        .with_context(|| {
+            format!("{}: cannot load {}", model.model_name, model.model_file.display())
+        })?;
+    let how = match loaded.outcome {
+        mlops_engine::CacheOutcome::Compiled => "compiled",
+        mlops_engine::CacheOutcome::Loaded => "loaded from the compile cache",
+    };
+    let shown =
+        std::fs::canonicalize(&model.model_file).unwrap_or_else(|_| model.model_file.clone());
+    eprintln!(
+        "{}: component {} ({} KiB) {how} in {:.0} ms",
+        model.model_name,
+        shown.display(),
+        bytes.len().div_ceil(1024),
+        loaded.elapsed.as_secs_f64() * 1e3
+    );
+    Ok((bytes, loaded))
+}
+
+/// Runs the model's fixtures against the component and its local artifact
+/// folder, in the same sandbox and call path as `serve`. Prints each result;
+/// fails if any fixture fails.
+pub async fn run_fixtures(
+    engine: &Engine,
+    model: &ModelSettings,
+    component: &LoadedComponent,
+) -> anyhow::Result<()> {
+    let Some(dir) = &model.fixtures else {
+        eprintln!(
+            "{}: no fixtures (set `fixtures` in the settings to test before deploying)",
+            model.model_name
+        );
+        return Ok(());
+    };
+    let fixtures = fixtures::read_fixtures(dir).map_err(anyhow::Error::msg)?;
+    if fixtures.is_empty() {
+        bail!(
+            "{}: the fixtures folder {} has no <name>.request.json files",
+            model.model_name,
+            dir.display()
+        );
+    }
+    let spec = DeploymentSpec {
+        name: format!("{} (local test)", model.model_name),
+        artifact_dir: model.artifact_folder.clone(),
+        limits: model.limits.clone(),
+        secrets: crate::context::model_secrets(model)?,
+    };
+    let deployment = engine
+        .deploy(component, spec)
+        .await
+        .with_context(|| format!("{}: the model does not start", model.model_name))?;
+    // Fixtures run before an artifact version exists: show it as version 1
+    // of dev, the seed's local convention.
+    let local_id =
+        ModelId { model: model.model_name.clone(), env: mlops_manifest::Env::Dev, version: 1 };
+    let service = Arc::new(Service::new(deployment, &local_id));
+    let results = fixtures::run_fixtures(&service, &fixtures).await;
+    report(model, &results)
+}
+
+fn report(model: &ModelSettings, results: &[FixtureResult]) -> anyhow::Result<()> {
+    let failed: Vec<&FixtureResult> = results.iter().filter(|r| !r.passed()).collect();
+    for r in results {
+        let mark = if r.passed() { "ok  " } else { "FAIL" };
+        eprintln!("  {mark} {} (HTTP {})", r.name, r.status);
+        for d in r.differences.iter().take(20) {
+            eprintln!("       {d}");
+        }
+        if r.differences.len() > 20 {
+            eprintln!("       … and {} more differences", r.differences.len() - 20);
+        }
+        if !r.passed() {
+            eprintln!("       response: {}", truncate(&r.response.to_string(), 400));
+        }
+    }
+    if failed.is_empty() {
+        eprintln!("{}: {} fixture(s) passed", model.model_name, results.len());
+        Ok(())
+    } else {
+        bail!("{}: {} of {} fixtures failed", model.model_name, failed.len(), results.len())
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(max).collect::<String>())
+    }
+}

@@ -1,0 +1,28 @@
+//! `mlops-host test`: build, compile and run the fixtures, no deploy.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::commands::local;
+use crate::context::GlobalArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The settings file.
+    #[arg(long, short = 'f', default_value = mlops_manifest::SETTINGS_FILE, value_name = "FILE")]
+    pub settings: PathBuf,
+    /// Only these models (repeatable); all by default.
+    #[arg(long = "model", value_name = "NAME")]
+    pub models: Vec<String>,
+}
+
+pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
+    let settings = local::load_settings(&args.settings, &args.models)?;
+    let engine = global.engine()?;
+    for model in &settings.models {
+        local::build(model, &settings).await?;
+        let (_, component) = local::compile(&engine, model).await?;
+        local::run_fixtures(&engine, model, &component).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

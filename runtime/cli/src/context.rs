@@ -1,0 +1,136 @@
+//! What every command shares: where the store and caches are, logging, the
+//! engine, the secret resolver.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Args;
+use mlops_engine::{Engine, EngineConfig};
+use mlops_manifest::SecretName;
+use mlops_registry::Registry;
+use mlops_server::{Loader, SecretResolver};
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The store holding artifacts and services: a folder path,
+    /// file:///path, or memory:// (gone when the process exits).
+    /// [default: $XDG_DATA_HOME/mlops-host/store, i.e. ~/.local/share/mlops-host/store]
+    #[arg(long, global = true, env = "MLOPS_STORE", value_name = "PATH|URL")]
+    pub store: Option<String>,
+
+    /// Local cache of compiled components and artifact copies.
+    /// [default: $XDG_CACHE_HOME/mlops-host, i.e. ~/.cache/mlops-host]
+    #[arg(long, global = true, env = "MLOPS_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Log filter, e.g. `debug` or `mlops_engine=debug,info`
+    /// (RUST_LOG syntax).
+    #[arg(long, global = true, env = "MLOPS_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
+}
+
+fn xdg(var: &str, fallback: &str) -> PathBuf {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home().map(|h| h.join(fallback)))
+        .unwrap_or_else(|| PathBuf::from(".mlops"))
+}
+
+impl GlobalArgs {
+    pub fn store_location(&self) -> String {
+        self.store.clone().unwrap_or_else(|| {
+            xdg("XDG_DATA_HOME", ".local/share")
+                .join("mlops-host")
+                .join("store")
+                .display()
+                .to_string()
+        })
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.cache_dir.clone().unwrap_or_else(|| xdg("XDG_CACHE_HOME", ".cache").join("mlops-host"))
+    }
+
+    pub fn registry(&self) -> anyhow::Result<Registry> {
+        Ok(Registry::open(&self.store_location())?)
+    }
+
+    pub fn engine(&self) -> anyhow::Result<Engine> {
+        let config = EngineConfig {
+            cache_dir: Some(self.cache_dir().join("compiled")),
+            ..EngineConfig::default()
+        };
+        Engine::new(config).context("cannot start the WebAssembly engine")
+    }
+
+    pub fn loader(&self, registry: Registry, engine: Engine) -> Loader {
+        Loader {
+            registry,
+            engine,
+            artifacts_dir: self.cache_dir().join("artifacts"),
+            secrets: env_secrets(),
+        }
+    }
+}
+
+/// Secrets come from `MLOPS_SECRET_<NAME>` in the host's environment.
+pub fn env_secrets() -> SecretResolver {
+    Arc::new(|name: &SecretName| std::env::var(format!("MLOPS_SECRET_{name}")).ok())
+}
+
+/// The values of the secrets `model` declares, from the environment.
+pub fn model_secrets(
+    model: &mlops_manifest::ModelSettings,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let resolve = env_secrets();
+    model
+        .secrets
+        .iter()
+        .map(|name| {
+            resolve(name).map(|v| (name.to_string(), v)).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: secret `{name}` is declared but not set: export MLOPS_SECRET_{name}",
+                    model.model_name
+                )
+            })
+        })
+        .collect()
+}
+
+/// Logs go to stderr. `serve` logs at info by default; other commands only
+/// warn, as their output is for people.
+pub fn init_logging(args: &GlobalArgs, serving: bool) {
+    let default = if serving { "info" } else { "warn" };
+    let filter = args
+        .log
+        .clone()
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| default.to_string());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|e| {
+        eprintln!("warning: log filter `{filter}` is invalid ({e}); using `{default}`");
+        tracing_subscriber::EnvFilter::new(default)
+    });
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// `user@host`, for `created_by` and `deployed_by`.
+pub fn whoami() -> String {
+    let user = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".into());
+    format!("{user}@{host}")
+}

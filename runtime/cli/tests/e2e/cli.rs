@@ -1,0 +1,133 @@
+//! The command line: exit codes and messages.
+
+use mlops_tests::{example_dir, host_command, well_log_wasm};
+
+fn run(cmd: &mut std::process::Command) -> (i32, String) {
+    let out = cmd.output().expect("run mlops-host");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn invalid_settings_exit_2_naming_file_line_and_fix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = dir.path().join("mlops_settings.yaml");
+    std::fs::write(
+        &settings,
+        "model_name: well-log\nmodel_file: model.wasm\nartifact_versoin: 2\n",
+    )
+    .expect("write");
+    let (code, stderr) =
+        run(host_command(crate::bin(), &dir.path().join("store"), &dir.path().join("cache"))
+            .arg("deploy")
+            .arg("-f")
+            .arg(&settings));
+    assert_eq!(code, 2, "{stderr}");
+    let shown = settings.display().to_string();
+    assert!(stderr.contains(&format!("{shown}:3:1: unknown key `artifact_versoin`")), "{stderr}");
+    assert!(stderr.contains("did you mean `artifact_version`?"), "{stderr}");
+
+    // Once the shape is right, every remaining problem is reported at once.
+    std::fs::write(
+        &settings,
+        "model_name: well-log\nmodel_file: model.wasm\nlimits:\n  memory_mb: 0\n",
+    )
+    .expect("write");
+    let (code, stderr) =
+        run(host_command(crate::bin(), &dir.path().join("store"), &dir.path().join("cache"))
+            .arg("deploy")
+            .arg("-f")
+            .arg(&settings));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{shown}:1:13: model_name: model name `well-log` contains `-`: use `_` instead of `-`"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{shown}:2:13: model_file `model.wasm` does not exist")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{shown}:4:14: limits.memory_mb is 0, outside 1..=16384")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_settings_file_exits_2_and_says_how_to_point_at_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, stderr) =
+        run(host_command(crate::bin(), &dir.path().join("store"), &dir.path().join("cache"))
+            .current_dir(dir.path())
+            .arg("deploy"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("mlops_settings.yaml: cannot read settings"), "{stderr}");
+    assert!(stderr.contains("--settings"), "{stderr}");
+}
+
+/// Settings for the built example component with a fixtures folder of our
+/// own.
+fn settings_with_fixtures(dir: &std::path::Path, expected: &str) -> std::path::PathBuf {
+    let fixtures = dir.join("fixtures");
+    std::fs::create_dir_all(&fixtures).expect("mkdir");
+    std::fs::copy(
+        example_dir().join("fixtures/predict.request.json"),
+        fixtures.join("predict.request.json"),
+    )
+    .expect("copy");
+    std::fs::write(fixtures.join("predict.expected.json"), expected).expect("write");
+    let settings = dir.join("mlops_settings.yaml");
+    std::fs::write(
+        &settings,
+        format!(
+            "model_name: well_log\nmodel_file: {}\nartifact_folder: {}\nfixtures: fixtures\n",
+            well_log_wasm().display(),
+            example_dir().join("artifacts").display()
+        ),
+    )
+    .expect("write");
+    settings
+}
+
+#[test]
+fn a_failing_fixture_stops_the_deploy_and_shows_the_difference() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = settings_with_fixtures(
+        dir.path(),
+        r#"{"status": "ok", "prediction": {"AC": [1, 2, 3, null, 5, 6]}}"#,
+    );
+    let store = dir.path().join("store");
+    let (code, stderr) = run(host_command(crate::bin(), &store, &dir.path().join("cache"))
+        .arg("deploy")
+        .arg("-f")
+        .arg(&settings));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("FAIL predict"), "{stderr}");
+    assert!(stderr.contains("`prediction.AC[0]` is 108.96641144551273, expected 1"), "{stderr}");
+    assert!(stderr.contains("1 of 1 fixtures failed"), "{stderr}");
+    assert!(
+        !store.join("models").exists() && !store.join("services").exists(),
+        "nothing was deployed"
+    );
+}
+
+#[test]
+fn testing_only_runs_the_fixtures_and_deploys_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let expected = std::fs::read_to_string(example_dir().join("fixtures/predict.expected.json"))
+        .expect("read");
+    let settings = settings_with_fixtures(dir.path(), &expected);
+    let store = dir.path().join("store");
+    let (code, stderr) = run(host_command(crate::bin(), &store, &dir.path().join("cache"))
+        .env("TESTING_ONLY", "true")
+        .arg("deploy")
+        .arg("-f")
+        .arg(&settings));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("1 fixture(s) passed") && stderr.contains("nothing deployed"),
+        "{stderr}"
+    );
+    assert!(!store.join("services").exists());
+}

@@ -1,0 +1,452 @@
+//! JSON ↔ payload: the request's `data` becomes a columnar frame (or a JSON
+//! document) for the model, and the model's output becomes the response's
+//! `prediction`.
+//!
+//! Columns are decoded straight from the request bytes into typed vectors
+//! (no intermediate JSON tree): a numeric column becomes one `Vec<f64>` and
+//! a validity bitmap, which cross into the guest as single copies.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use mlops_engine::{Column, ColumnData, DataType, Field, Frame, Payload, Schema};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+/// A call request: the seed's envelope.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request<'a> {
+    #[serde(borrow)]
+    pub data: Option<&'a RawValue>,
+    /// Write the prediction to a file and return its id.
+    #[serde(default)]
+    pub to_file: Option<bool>,
+    /// The Python framework's name for `to_file`.
+    #[serde(default)]
+    pub return_file: Option<bool>,
+}
+
+impl Request<'_> {
+    pub fn to_file(&self) -> bool {
+        self.to_file.or(self.return_file).unwrap_or(false)
+    }
+}
+
+/// Parses the envelope. The message of an error says what to send instead.
+pub fn parse_request(body: &[u8]) -> Result<Request<'_>, String> {
+    let request: Request<'_> = serde_json::from_slice(body).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            format!("the body is not valid JSON: {e}")
+        } else {
+            format!("{e}; send {{\"data\": <columns or document>, \"to_file\": <bool>}}")
+        }
+    })?;
+    if request.data.is_none() {
+        return Err("the request has no `data`; send {\"data\": <columns or document>}".into());
+    }
+    Ok(request)
+}
+
+/// Turns the request's `data` into what the model reads, as its signature
+/// says: a frame (columns checked against the declared ones) or a document.
+pub fn decode_data(data: &RawValue, inputs: &Schema) -> Result<Payload, String> {
+    match inputs {
+        Schema::Json => Ok(Payload::Json(data.get().to_string())),
+        Schema::Frame(fields) => decode_frame(data, fields).map(Payload::Frame),
+        Schema::Any => {
+            // Named columns become a frame; anything else goes as a document.
+            let text = data.get().trim_start();
+            if text.starts_with('{')
+                && let Ok(frame) = decode_frame(data, &[])
+            {
+                return Ok(Payload::Frame(frame));
+            }
+            Ok(Payload::Json(data.get().to_string()))
+        }
+    }
+}
+
+fn decode_frame(data: &RawValue, fields: &[Field]) -> Result<Frame, String> {
+    let declared: HashMap<&str, DataType> =
+        fields.iter().map(|f| (f.name.as_str(), f.type_)).collect();
+    let mut de = serde_json::Deserializer::from_str(data.get());
+    let frame =
+        FrameSeed { declared: &declared }.deserialize(&mut de).map_err(|e| strip_position(&e))?;
+    let missing: Vec<&str> = fields
+        .iter()
+        .filter(|f| f.required && !frame.columns.iter().any(|c| c.name == f.name))
+        .map(|f| f.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        let needed: Vec<&str> =
+            fields.iter().filter(|f| f.required).map(|f| f.name.as_str()).collect();
+        return Err(format!(
+            "missing required column{} {} (this model needs {})",
+            if missing.len() > 1 { "s" } else { "" },
+            missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
+            needed.join(", ")
+        ));
+    }
+    if let Some(first) = frame.columns.first()
+        && let Some(other) =
+            frame.columns.iter().find(|c| data_len(&c.data) != data_len(&first.data))
+    {
+        return Err(format!(
+            "columns differ in length: `{}` has {} rows, `{}` has {}",
+            first.name,
+            data_len(&first.data),
+            other.name,
+            data_len(&other.data)
+        ));
+    }
+    for f in fields.iter().filter(|f| !f.nullable) {
+        if let Some(c) = frame.columns.iter().find(|c| c.name == f.name && c.validity.is_some()) {
+            return Err(format!("column `{}` has nulls, which this model does not accept", c.name));
+        }
+    }
+    Ok(frame)
+}
+
+/// serde_json adds " at line 1 column 57"; our messages name the column.
+fn strip_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    if e.is_data()
+        && let Some(i) = text.rfind(" at line ")
+    {
+        return text[..i].to_string();
+    }
+    text
+}
+
+pub fn data_len(d: &ColumnData) -> usize {
+    match d {
+        ColumnData::F64(v) => v.len(),
+        ColumnData::S64(v) => v.len(),
+        ColumnData::String(v) => v.len(),
+        ColumnData::Bool(v) => v.len(),
+    }
+}
+
+struct FrameSeed<'a> {
+    declared: &'a HashMap<&'a str, DataType>,
+}
+
+impl<'de> DeserializeSeed<'de> for FrameSeed<'_> {
+    type Value = Frame;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Frame, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FrameSeed<'_> {
+    type Value = Frame;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "`data` as an object of named columns, e.g. {\"ACS\": [1.0, 2.0], \"DEN\": [2.3, 2.4]}",
+        )
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Frame, A::Error> {
+        let mut columns: Vec<Column> = Vec::new();
+        while let Some(name) = map.next_key::<Cow<'de, str>>()? {
+            if columns.iter().any(|c| c.name == name) {
+                return Err(de::Error::custom(format!("column `{name}` appears twice")));
+            }
+            let ty = self.declared.get(name.as_ref()).copied();
+            let (data, validity) = map.next_value_seed(ColumnSeed { name: &name, ty })?;
+            columns.push(Column { name: name.into_owned(), data, validity });
+        }
+        Ok(Frame { columns })
+    }
+}
+
+struct ColumnSeed<'a> {
+    name: &'a str,
+    /// Declared type; `None` infers it from the values.
+    ty: Option<DataType>,
+}
+
+type Decoded = (ColumnData, Option<Vec<u8>>);
+
+impl<'de> DeserializeSeed<'de> for ColumnSeed<'_> {
+    type Value = Decoded;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Decoded, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+/// One value of a column.
+enum Cell {
+    Null,
+    Number(f64),
+    Int(i64),
+    Str(String),
+    Bool(bool),
+}
+
+impl Cell {
+    fn kind(&self) -> &'static str {
+        match self {
+            Cell::Null => "null",
+            Cell::Number(_) | Cell::Int(_) => "a number",
+            Cell::Str(_) => "a string",
+            Cell::Bool(_) => "a boolean",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Cell {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Cell, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Cell;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number, string, boolean or null")
+            }
+            fn visit_unit<E>(self) -> Result<Cell, E> {
+                Ok(Cell::Null)
+            }
+            fn visit_none<E>(self) -> Result<Cell, E> {
+                Ok(Cell::Null)
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Cell, E> {
+                Ok(Cell::Number(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Cell, E> {
+                Ok(Cell::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Cell, E> {
+                Ok(i64::try_from(v).map_or(Cell::Number(v as f64), Cell::Int))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Cell, E> {
+                Ok(Cell::Str(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Cell, E> {
+                Ok(Cell::Str(v))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Cell, E> {
+                Ok(Cell::Bool(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Cell, A::Error> {
+                Err(de::Error::custom(
+                    "a list inside a column (columns hold numbers, strings, booleans or null)",
+                ))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Cell, A::Error> {
+                Err(de::Error::custom(
+                    "an object inside a column (columns hold numbers, strings, booleans or null)",
+                ))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Builds a column's values and validity bitmap.
+struct Builder {
+    data: ColumnData,
+    validity: Vec<u8>,
+    rows: usize,
+    nulls: usize,
+}
+
+impl Builder {
+    fn new(ty: DataType, capacity: usize) -> Self {
+        let data = match ty {
+            DataType::F64 => ColumnData::F64(Vec::with_capacity(capacity)),
+            DataType::S64 => ColumnData::S64(Vec::with_capacity(capacity)),
+            DataType::String => ColumnData::String(Vec::with_capacity(capacity)),
+            DataType::Bool => ColumnData::Bool(Vec::with_capacity(capacity)),
+        };
+        Builder { data, validity: Vec::with_capacity(capacity.div_ceil(8)), rows: 0, nulls: 0 }
+    }
+
+    fn mark(&mut self, present: bool) {
+        if self.rows.is_multiple_of(8) {
+            self.validity.push(0);
+        }
+        if present {
+            if let Some(last) = self.validity.last_mut() {
+                *last |= 1 << (self.rows % 8);
+            }
+        } else {
+            self.nulls += 1;
+        }
+        self.rows += 1;
+    }
+
+    /// Adds a cell; `Err` names what was expected instead.
+    fn push(&mut self, cell: Cell) -> Result<(), &'static str> {
+        let present = !matches!(cell, Cell::Null);
+        match (&mut self.data, cell) {
+            (ColumnData::F64(v), Cell::Number(x)) => v.push(x),
+            (ColumnData::F64(v), Cell::Int(x)) => v.push(x as f64),
+            (ColumnData::F64(v), Cell::Null) => v.push(0.0),
+            (ColumnData::S64(v), Cell::Int(x)) => v.push(x),
+            (ColumnData::S64(v), Cell::Number(x)) if x.fract() == 0.0 && x.abs() < 9.0e15 => {
+                v.push(x as i64)
+            }
+            (ColumnData::S64(v), Cell::Null) => v.push(0),
+            (ColumnData::String(v), Cell::Str(s)) => v.push(s),
+            (ColumnData::String(v), Cell::Null) => v.push(String::new()),
+            (ColumnData::Bool(v), Cell::Bool(b)) => v.push(b),
+            (ColumnData::Bool(v), Cell::Null) => v.push(false),
+            (ColumnData::F64(_), _) => return Err("a number or null"),
+            (ColumnData::S64(_), _) => return Err("an integer or null"),
+            (ColumnData::String(_), _) => return Err("a string or null"),
+            (ColumnData::Bool(_), _) => return Err("true, false or null"),
+        }
+        self.mark(present);
+        Ok(())
+    }
+
+    fn finish(self) -> Decoded {
+        let validity = (self.nulls > 0).then_some(self.validity);
+        (self.data, validity)
+    }
+}
+
+fn infer(cell: &Cell) -> Option<DataType> {
+    match cell {
+        Cell::Null => None,
+        Cell::Number(_) | Cell::Int(_) => Some(DataType::F64),
+        Cell::Str(_) => Some(DataType::String),
+        Cell::Bool(_) => Some(DataType::Bool),
+    }
+}
+
+impl<'de> Visitor<'de> for ColumnSeed<'_> {
+    type Value = Decoded;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "column `{}` as a list of values", self.name)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Decoded, A::Error> {
+        let name = self.name;
+        let capacity = seq.size_hint().unwrap_or(0).min(1 << 20);
+        let mut leading_nulls = 0usize;
+        let mut builder = self.ty.map(|ty| Builder::new(ty, capacity));
+        let mut row = 0usize;
+        loop {
+            let cell = seq.next_element::<Cell>().map_err(|e| {
+                de::Error::custom(format!(
+                    "column `{name}` row {row}: {}",
+                    strip_position(&e_to_json(e))
+                ))
+            })?;
+            let Some(cell) = cell else { break };
+            if builder.is_none() {
+                match infer(&cell) {
+                    None => {
+                        leading_nulls += 1;
+                        row += 1;
+                        continue;
+                    }
+                    Some(ty) => {
+                        let mut b = Builder::new(ty, capacity);
+                        for _ in 0..leading_nulls {
+                            let _ = b.push(Cell::Null);
+                        }
+                        builder = Some(b);
+                    }
+                }
+            }
+            if let Some(b) = builder.as_mut() {
+                let kind = cell.kind();
+                b.push(cell).map_err(|want| {
+                    de::Error::custom(format!(
+                        "column `{name}` row {row}: expected {want}, got {kind}"
+                    ))
+                })?;
+            }
+            row += 1;
+        }
+        let mut builder = builder.unwrap_or_else(|| {
+            // Every value null: a numeric column of missing values.
+            let mut b = Builder::new(DataType::F64, leading_nulls);
+            for _ in 0..leading_nulls {
+                let _ = b.push(Cell::Null);
+            }
+            b
+        });
+        if builder.rows == 0 {
+            builder.validity.clear();
+        }
+        Ok(builder.finish())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Decoded, A::Error> {
+        Err(de::Error::custom(format!(
+            "column `{}` is an object; a column is a list of values (one per row)",
+            self.name
+        )))
+    }
+}
+
+/// Error messages of nested deserializers arrive as `A::Error`; this keeps
+/// their text.
+fn e_to_json<E: fmt::Display>(e: E) -> serde_json::Error {
+    de::Error::custom(e.to_string())
+}
+
+/// A model's output as the response's `prediction`: a frame as an object of
+/// columns (missing rows as `null`), a document as itself.
+pub struct PredictionJson<'a>(pub &'a Payload);
+
+impl Serialize for PredictionJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Payload::Frame(frame) => {
+                let mut map = s.serialize_map(Some(frame.columns.len()))?;
+                for column in &frame.columns {
+                    map.serialize_entry(&column.name, &ColumnJson(column))?;
+                }
+                map.end()
+            }
+            Payload::Json(text) => {
+                let raw: &RawValue = serde_json::from_str(text).map_err(|e| {
+                    serde::ser::Error::custom(format!("the model returned invalid JSON: {e}"))
+                })?;
+                raw.serialize(s)
+            }
+        }
+    }
+}
+
+struct ColumnJson<'a>(&'a Column);
+
+impl Serialize for ColumnJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        let valid = |row: usize| match &c.validity {
+            None => true,
+            Some(bits) => bits.get(row / 8).is_some_and(|b| b & (1 << (row % 8)) != 0),
+        };
+        let mut seq = s.serialize_seq(Some(data_len(&c.data)))?;
+        macro_rules! each {
+            ($values:expr) => {
+                for (row, v) in $values.iter().enumerate() {
+                    if valid(row) { seq.serialize_element(v)? } else { seq.serialize_element(&())? }
+                }
+            };
+        }
+        match &c.data {
+            ColumnData::F64(v) => each!(v),
+            ColumnData::S64(v) => each!(v),
+            ColumnData::String(v) => each!(v),
+            ColumnData::Bool(v) => each!(v),
+        }
+        seq.end()
+    }
+}
+
+#[cfg(test)]
+mod tests;

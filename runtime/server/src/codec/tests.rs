@@ -1,0 +1,126 @@
+use super::*;
+
+fn well_log_inputs() -> Schema {
+    let field = |name: &str| Field {
+        name: name.into(),
+        type_: DataType::F64,
+        required: true,
+        nullable: true,
+        description: String::new(),
+    };
+    Schema::Frame(vec![field("ACS"), field("RDEP"), field("DEN")])
+}
+
+fn decode(body: &str, inputs: &Schema) -> Result<Payload, String> {
+    let request = parse_request(body.as_bytes())?;
+    decode_data(request.data.expect("data"), inputs)
+}
+
+fn frame(p: Payload) -> Frame {
+    match p {
+        Payload::Frame(f) => f,
+        Payload::Json(j) => panic!("expected a frame, got {j}"),
+    }
+}
+
+#[test]
+fn columns_decode_to_typed_vectors_with_validity() {
+    let body =
+        r#"{"data": {"ACS": [1, 2.5, 3], "RDEP": [1.0, 2.0, 3.0], "DEN": [2.3, null, 2.4]}}"#;
+    let f = frame(decode(body, &well_log_inputs()).expect("valid"));
+    assert_eq!(f.columns[0].data, ColumnData::F64(vec![1.0, 2.5, 3.0]));
+    assert_eq!(f.columns[0].validity, None);
+    assert_eq!(f.columns[2].data, ColumnData::F64(vec![2.3, 0.0, 2.4]));
+    assert_eq!(f.columns[2].validity, Some(vec![0b101]));
+}
+
+#[test]
+fn a_missing_required_column_is_named() {
+    let body = r#"{"data": {"ACS": [1], "DEN": [2]}}"#;
+    assert_eq!(
+        decode(body, &well_log_inputs()).expect_err("missing"),
+        "missing required column `RDEP` (this model needs ACS, RDEP, DEN)"
+    );
+}
+
+#[test]
+fn a_wrong_type_is_named_with_column_and_row() {
+    let body = r#"{"data": {"ACS": [1, 2], "RDEP": [1, "high"], "DEN": [2, 2]}}"#;
+    assert_eq!(
+        decode(body, &well_log_inputs()).expect_err("mistyped"),
+        "column `RDEP` row 1: expected a number or null, got a string"
+    );
+    let nested = r#"{"data": {"ACS": [[1]], "RDEP": [1], "DEN": [2]}}"#;
+    let err = decode(nested, &well_log_inputs()).expect_err("nested");
+    assert!(err.starts_with("column `ACS` row 0: a list inside a column"), "{err}");
+}
+
+#[test]
+fn shape_errors_say_what_to_send() {
+    let err = decode(r#"{"data": [1, 2, 3]}"#, &well_log_inputs()).expect_err("not an object");
+    assert!(err.contains("expected `data` as an object of named columns"), "{err}");
+    let err = decode(r#"{"data": {"ACS": 1}}"#, &well_log_inputs()).expect_err("not a list");
+    assert!(err.contains("expected column `ACS` as a list of values"), "{err}");
+    let err = decode(r#"{"data": {"ACS": [1], "RDEP": [1, 2], "DEN": [1]}}"#, &well_log_inputs())
+        .expect_err("ragged");
+    assert_eq!(err, "columns differ in length: `ACS` has 1 rows, `RDEP` has 2");
+    let err = decode(r#"{"data": {"ACS": [1], "ACS": [2]}}"#, &Schema::Any).map(|_| ());
+    assert!(err.is_ok(), "Any falls back to a document for odd shapes");
+    let err = decode(
+        r#"{"data": {"ACS": [1], "ACS": [2], "RDEP": [1], "DEN": [1]}}"#,
+        &well_log_inputs(),
+    )
+    .expect_err("duplicate");
+    assert!(err.contains("column `ACS` appears twice"), "{err}");
+}
+
+#[test]
+fn the_envelope_is_strict_and_accepts_the_old_flag() {
+    assert!(parse_request(b"{\"data\": {}, \"return_file\": true}").expect("ok").to_file());
+    assert!(!parse_request(b"{\"data\": {}}").expect("ok").to_file());
+    let err = parse_request(b"{\"data\": {}, \"to_flie\": true}").expect_err("typo");
+    assert!(err.contains("unknown field `to_flie`"), "{err}");
+    let err = parse_request(b"{\"to_file\": true}").expect_err("no data");
+    assert!(err.contains("has no `data`"), "{err}");
+    let err = parse_request(b"{\"data\": ").expect_err("truncated");
+    assert!(err.starts_with("the body is not valid JSON"), "{err}");
+}
+
+#[test]
+fn undeclared_columns_are_inferred() {
+    let body =
+        r#"{"data": {"x": [null, 1, 2], "name": ["a", "b", null], "flag": [true, false, true]}}"#;
+    let f = frame(decode(body, &Schema::Any).expect("valid"));
+    assert_eq!(f.columns[0].data, ColumnData::F64(vec![0.0, 1.0, 2.0]));
+    assert_eq!(f.columns[0].validity, Some(vec![0b110]));
+    assert_eq!(f.columns[1].data, ColumnData::String(vec!["a".into(), "b".into(), String::new()]));
+    assert_eq!(f.columns[2].data, ColumnData::Bool(vec![true, false, true]));
+}
+
+#[test]
+fn json_models_get_the_document_verbatim() {
+    let body = r#"{"data": {"input": [{"well": "A"}]}}"#;
+    match decode(body, &Schema::Json).expect("valid") {
+        Payload::Json(text) => assert_eq!(text, r#"{"input": [{"well": "A"}]}"#),
+        Payload::Frame(_) => panic!("expected a document"),
+    }
+}
+
+#[test]
+fn predictions_encode_missing_rows_as_null() {
+    let out = Payload::Frame(Frame {
+        columns: vec![Column {
+            name: "AC".into(),
+            data: ColumnData::F64(vec![1.5, 0.0, 2.0]),
+            validity: Some(vec![0b101]),
+        }],
+    });
+    assert_eq!(
+        serde_json::to_string(&PredictionJson(&out)).expect("json"),
+        r#"{"AC":[1.5,null,2.0]}"#
+    );
+    let doc = Payload::Json(r#"{"ok": [1]}"#.into());
+    assert_eq!(serde_json::to_string(&PredictionJson(&doc)).expect("json"), r#"{"ok": [1]}"#);
+    let bad = Payload::Json("{not json".into());
+    assert!(serde_json::to_string(&PredictionJson(&bad)).is_err());
+}

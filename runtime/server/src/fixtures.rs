@@ -1,0 +1,194 @@
+//! A model's test fixtures (the seed's service test): pairs of
+//! `<name>.request.json` (a call body) and `<name>.expected.json` (what the
+//! response envelope must contain), run through the real call path in the
+//! sandbox before a deploy.
+//!
+//! The expected document is matched as a subset: every key it has must be in
+//! the response with an equal value (numbers within a relative tolerance of
+//! [`RELATIVE_TOLERANCE`]); keys it lacks (such as `model_id`) are not
+//! checked.
+
+use std::path::Path;
+
+use mlops_registry::Registry;
+use serde_json::Value;
+
+use crate::app::invoke;
+use crate::loader::Service;
+
+/// Numbers match when they differ by at most this fraction of the larger.
+pub const RELATIVE_TOLERANCE: f64 = 1e-9;
+
+/// One fixture.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    pub name: String,
+    pub request: Vec<u8>,
+    pub expected: Value,
+}
+
+/// How one fixture went.
+#[derive(Debug, Clone)]
+pub struct FixtureResult {
+    pub name: String,
+    pub status: u16,
+    /// Where the response differs from the expected document; empty when
+    /// it passed.
+    pub differences: Vec<String>,
+    pub response: Value,
+}
+
+impl FixtureResult {
+    pub fn passed(&self) -> bool {
+        self.differences.is_empty()
+    }
+}
+
+/// Reads every fixture pair in `dir`, sorted by name.
+pub fn read_fixtures(dir: &Path) -> Result<Vec<Fixture>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("fixtures folder {}: {e}", dir.display()))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("fixtures folder {}: {e}", dir.display()))?;
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if let Some(name) = file.strip_suffix(".request.json") {
+            names.push(name.to_string());
+        } else if let Some(name) = file.strip_suffix(".expected.json")
+            && !dir.join(format!("{name}.request.json")).is_file()
+        {
+            return Err(format!("{}: no {name}.request.json goes with it", entry.path().display()));
+        }
+    }
+    names.sort();
+    let mut fixtures = Vec::new();
+    for name in names {
+        let req_path = dir.join(format!("{name}.request.json"));
+        let exp_path = dir.join(format!("{name}.expected.json"));
+        let request =
+            std::fs::read(&req_path).map_err(|e| format!("{}: {e}", req_path.display()))?;
+        let expected_text = std::fs::read(&exp_path).map_err(|e| {
+            format!(
+                "{}: {e} (each <name>.request.json needs a <name>.expected.json)",
+                exp_path.display()
+            )
+        })?;
+        let expected = serde_json::from_slice(&expected_text)
+            .map_err(|e| format!("{}: not valid JSON: {e}", exp_path.display()))?;
+        fixtures.push(Fixture { name, request, expected });
+    }
+    Ok(fixtures)
+}
+
+/// Runs fixtures against a loaded service. `to_file` requests write into a
+/// throw-away in-memory store.
+pub async fn run_fixtures(service: &Service, fixtures: &[Fixture]) -> Vec<FixtureResult> {
+    let scratch = Registry::open("memory://");
+    let mut results = Vec::new();
+    for fixture in fixtures {
+        let outcome = match &scratch {
+            Ok(registry) => invoke(service, &fixture.request, registry).await,
+            Err(e) => {
+                results.push(FixtureResult {
+                    name: fixture.name.clone(),
+                    status: 0,
+                    differences: vec![format!("cannot open a scratch store: {e}")],
+                    response: Value::Null,
+                });
+                continue;
+            }
+        };
+        let response: Value = serde_json::from_slice(&outcome.body).unwrap_or(Value::Null);
+        let mut differences = Vec::new();
+        compare(&fixture.expected, &response, "", &mut differences);
+        results.push(FixtureResult {
+            name: fixture.name.clone(),
+            status: outcome.status.as_u16(),
+            differences,
+            response,
+        });
+    }
+    results
+}
+
+/// Records where `actual` does not contain `expected`.
+pub fn compare(expected: &Value, actual: &Value, at: &str, out: &mut Vec<String>) {
+    let here = if at.is_empty() { "the response".to_string() } else { format!("`{at}`") };
+    match (expected, actual) {
+        (Value::Object(want), Value::Object(got)) => {
+            for (key, want_value) in want {
+                let path = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
+                match got.get(key) {
+                    Some(got_value) => compare(want_value, got_value, &path, out),
+                    None => out.push(format!("`{path}` is missing (expected {want_value})")),
+                }
+            }
+        }
+        (Value::Array(want), Value::Array(got)) => {
+            if want.len() != got.len() {
+                out.push(format!("{here} has {} items, expected {}", got.len(), want.len()));
+                return;
+            }
+            for (i, (w, g)) in want.iter().zip(got).enumerate() {
+                compare(w, g, &format!("{at}[{i}]"), out);
+            }
+        }
+        (Value::Number(want), Value::Number(got)) => {
+            let (w, g) = (want.as_f64().unwrap_or(f64::NAN), got.as_f64().unwrap_or(f64::NAN));
+            let tolerance = RELATIVE_TOLERANCE * w.abs().max(g.abs());
+            if (w - g).abs() > tolerance || w.is_nan() || g.is_nan() {
+                out.push(format!("{here} is {got}, expected {want}"));
+            }
+        }
+        (w, g) if w == g => {}
+        (w, g) => out.push(format!("{here} is {g}, expected {w}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn diffs(expected: Value, actual: Value) -> Vec<String> {
+        let mut out = Vec::new();
+        compare(&expected, &actual, "", &mut out);
+        out
+    }
+
+    #[test]
+    fn expected_is_a_subset_with_a_float_tolerance() {
+        let actual =
+            json!({"status": "ok", "prediction": {"AC": [100.0, null]}, "model_id": "m/dev/1"});
+        assert!(
+            diffs(
+                json!({"status": "ok", "prediction": {"AC": [100.0000000001, null]}}),
+                actual.clone()
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            diffs(json!({"prediction": {"AC": [101.0, null]}}), actual.clone()),
+            ["`prediction.AC[0]` is 100.0, expected 101.0"]
+        );
+        assert_eq!(
+            diffs(json!({"prediction": {"AC": [1.0]}}), actual.clone()),
+            ["`prediction.AC` has 2 items, expected 1"]
+        );
+        assert_eq!(
+            diffs(json!({"message": "x"}), actual),
+            ["`message` is missing (expected \"x\")"]
+        );
+    }
+
+    #[test]
+    fn fixtures_come_in_pairs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("a.request.json"), "{}").expect("write");
+        std::fs::write(dir.path().join("a.expected.json"), "{}").expect("write");
+        assert_eq!(read_fixtures(dir.path()).expect("read").len(), 1);
+        std::fs::write(dir.path().join("b.request.json"), "{}").expect("write");
+        assert!(read_fixtures(dir.path()).expect_err("unpaired").contains("b.expected.json"));
+    }
+}

@@ -1,0 +1,109 @@
+//! Turns a service record into a running deployment: the component from the
+//! compile cache (or fetched and compiled), the artifacts as a verified
+//! local folder, the declared secrets resolved.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use mlops_engine::{Deployment, DeploymentSpec, Engine, Schema};
+use mlops_manifest::{Env, ModelId, ModelName, SecretName};
+use mlops_registry::{Registry, ServiceRecord};
+
+/// Resolves a secret a model declared; `None` when it is not set.
+pub type SecretResolver = Arc<dyn Fn(&SecretName) -> Option<String> + Send + Sync>;
+
+/// What loading needs besides the record.
+#[derive(Clone)]
+pub struct Loader {
+    pub registry: Registry,
+    pub engine: Engine,
+    /// Local folder for verified copies of artifact versions.
+    pub artifacts_dir: PathBuf,
+    pub secrets: SecretResolver,
+}
+
+/// A deployment ready to call, with what the call path needs to know.
+pub struct Service {
+    pub deployment: Deployment,
+    /// What `data` must look like (from the model's `describe`).
+    pub inputs: Schema,
+    /// `<model>/<env>/<version>`, returned with every prediction.
+    pub model_id: String,
+    pub model: ModelName,
+    pub env: Env,
+}
+
+impl Service {
+    /// Wraps a deployment.
+    pub fn new(deployment: Deployment, model_id: &ModelId) -> Service {
+        let inputs = deployment.signature().map_or(Schema::Any, |s| s.inputs.clone());
+        Service {
+            deployment,
+            inputs,
+            model_id: model_id.to_string(),
+            model: model_id.model.clone(),
+            env: model_id.env,
+        }
+    }
+}
+
+impl Loader {
+    /// Loads the service `record` describes.
+    pub async fn load(&self, record: &ServiceRecord) -> Result<Service, String> {
+        let component = match self.engine.load_cached(&record.component) {
+            Some(loaded) => loaded,
+            None => {
+                let bytes = self
+                    .registry
+                    .get_blob(&record.component)
+                    .await
+                    .map_err(|e| format!("component: {e}"))?;
+                let engine = self.engine.clone();
+                tokio::task::spawn_blocking(move || engine.load(&bytes))
+                    .await
+                    .map_err(|e| format!("compile task failed: {e}"))?
+                    .map_err(|e| e.to_string())?
+            }
+        };
+        let manifest = self
+            .registry
+            .manifest(&record.model_id)
+            .await
+            .map_err(|e| format!("artifacts: {e}"))?;
+        let artifact_dir = if manifest.files.is_empty() {
+            None
+        } else {
+            // Named by content too: two stores may both have a `well_log/dev/1`.
+            let mut h = blake3::Hasher::new();
+            for f in &manifest.files {
+                h.update(f.path.as_bytes()).update(b"\0").update(f.blake3.as_bytes()).update(b"\n");
+            }
+            let id = &record.model_id;
+            let dir = self
+                .artifacts_dir
+                .join(id.model.as_str())
+                .join(id.env.as_str())
+                .join(format!("{}-{}", id.version, &h.finalize().to_hex()[..12]));
+            self.registry
+                .materialize(&manifest, &dir)
+                .await
+                .map_err(|e| format!("artifacts: {e}"))?;
+            Some(dir)
+        };
+        let mut secrets = Vec::new();
+        for name in &record.secrets {
+            let value = (self.secrets)(name).ok_or_else(|| {
+                format!("secret `{name}` is declared by the model but not set: export MLOPS_SECRET_{name}")
+            })?;
+            secrets.push((name.to_string(), value));
+        }
+        let spec = DeploymentSpec {
+            name: record.external_id.to_string(),
+            artifact_dir,
+            limits: record.limits(),
+            secrets,
+        };
+        let deployment = self.engine.deploy(&component, spec).await.map_err(|e| e.to_string())?;
+        Ok(Service::new(deployment, &record.model_id))
+    }
+}
