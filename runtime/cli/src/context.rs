@@ -116,8 +116,14 @@ pub fn init_logging(args: &GlobalArgs, serving: bool) {
         eprintln!("warning: log filter `{filter}` is invalid ({e}); using `{default}`");
         tracing_subscriber::EnvFilter::new(default)
     });
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    use std::io::IsTerminal as _;
+    let color = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .try_init();
 }
 
 /// `user@host`, for `created_by` and `deployed_by`.

@@ -99,6 +99,7 @@ impl Registry {
         };
         std::fs::create_dir_all(&path)
             .map_err(|e| open_err(format!("cannot create the folder: {e}")))?;
+        let path = std::fs::canonicalize(&path).map_err(|e| open_err(e.to_string()))?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(&path)
             .map_err(|e| open_err(e.to_string()))?
             .with_automatic_cleanup(true);

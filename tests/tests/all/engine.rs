@@ -280,3 +280,32 @@ async fn the_model_describes_its_inputs() {
         other => panic!("expected columns, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn train_writes_artifacts_into_its_writable_output_folder_only() {
+    let engine = engine(None);
+    let well_log = load(&engine, well_log_wasm());
+    let artifacts = mlops_tests::example_dir().join("artifacts");
+    let limits = mlops_manifest::Limits { timeout: Duration::from_secs(10), ..tight_limits() };
+    let d = deploy(&engine, &well_log, "well_log", limits, Some(&artifacts)).await;
+    let body =
+        std::fs::read(mlops_tests::example_dir().join("fixtures/train.json")).expect("fixture");
+    let req = mlops_server::codec::parse_request(&body).expect("request");
+    let data =
+        mlops_server::codec::decode_data(req.data.expect("data"), &mlops_engine::Schema::Any)
+            .expect("decode");
+    let out = tempfile::tempdir().expect("tempdir");
+    let metadata = d.train(data, out.path()).await.expect("train");
+    assert_eq!(metadata[0], ("rows".to_string(), "400".to_string()));
+    let written =
+        std::fs::read_to_string(out.path().join("model.json")).expect("train wrote model.json");
+    let params = well_log::load_params(&written).expect("a valid artifact");
+    assert_eq!(params.training.rows, 400);
+    assert!(params.training.r2 > 0.9, "{}", params.training.r2);
+
+    // A model that does not train says so (the SDK's default).
+    let probe = load(&engine, probe_wasm());
+    let p = deploy(&engine, &probe, "probe", tight_limits(), None).await;
+    let err = p.train(ask(json!({})), out.path()).await.expect_err("unsupported");
+    assert!(matches!(err, CallError::Model { kind: ErrorKind::Unsupported, .. }), "{err}");
+}
