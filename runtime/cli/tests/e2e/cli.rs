@@ -7,6 +7,14 @@ fn run(cmd: &mut std::process::Command) -> (i32, String) {
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// `mlops-host deploy -f <settings>` with a store and cache in `dir`.
+fn deploy(dir: &std::path::Path, settings: &std::path::Path) -> (i32, String) {
+    run(host_command(crate::bin(), &dir.join("store"), &dir.join("cache"))
+        .arg("deploy")
+        .arg("-f")
+        .arg(settings))
+}
+
 #[test]
 fn invalid_settings_exit_2_naming_file_line_and_fix() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -16,11 +24,7 @@ fn invalid_settings_exit_2_naming_file_line_and_fix() {
         "model_name: well-log\nmodel_file: model.wasm\nartifact_versoin: 2\n",
     )
     .expect("write");
-    let (code, stderr) =
-        run(host_command(crate::bin(), &dir.path().join("store"), &dir.path().join("cache"))
-            .arg("deploy")
-            .arg("-f")
-            .arg(&settings));
+    let (code, stderr) = deploy(dir.path(), &settings);
     assert_eq!(code, 2, "{stderr}");
     let shown = settings.display().to_string();
     assert!(stderr.contains(&format!("{shown}:3:1: unknown key `artifact_versoin`")), "{stderr}");
@@ -32,11 +36,7 @@ fn invalid_settings_exit_2_naming_file_line_and_fix() {
         "model_name: well-log\nmodel_file: model.wasm\nlimits:\n  memory_mb: 0\n",
     )
     .expect("write");
-    let (code, stderr) =
-        run(host_command(crate::bin(), &dir.path().join("store"), &dir.path().join("cache"))
-            .arg("deploy")
-            .arg("-f")
-            .arg(&settings));
+    let (code, stderr) = deploy(dir.path(), &settings);
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains(&format!(
@@ -98,10 +98,7 @@ fn a_failing_fixture_stops_the_deploy_and_shows_the_difference() {
         r#"{"status": "ok", "prediction": {"AC": [1, 2, 3, null, 5, 6]}}"#,
     );
     let store = dir.path().join("store");
-    let (code, stderr) = run(host_command(crate::bin(), &store, &dir.path().join("cache"))
-        .arg("deploy")
-        .arg("-f")
-        .arg(&settings));
+    let (code, stderr) = deploy(dir.path(), &settings);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("FAIL predict"), "{stderr}");
     assert!(stderr.contains("`prediction.AC[0]` is 108.96641144551273, expected 1"), "{stderr}");

@@ -5,6 +5,10 @@ use std::path::Path;
 use mlops_tests::{HostProcess, example_dir, host_command, repo_root};
 use serde_json::Value;
 
+fn predict_request() -> Vec<u8> {
+    std::fs::read(example_dir().join("fixtures/predict.request.json")).expect("fixture")
+}
+
 fn expected_prediction() -> Value {
     let text = std::fs::read_to_string(example_dir().join("fixtures/predict.expected.json"))
         .expect("fixture");
@@ -69,12 +73,8 @@ async fn the_readme_flow_serves_the_example_and_curl_gets_the_fixture_values() {
     assert_eq!(keys.len(), 4, "{keys:?}");
 
     // The pinned id answers too, and the listing shows both.
-    let (status, pinned) = host
-        .post(
-            "/services/well_log-prediction-dev-1/call",
-            std::fs::read(example_dir().join("fixtures/predict.request.json")).expect("read"),
-        )
-        .await;
+    let (status, pinned) =
+        host.post("/services/well_log-prediction-dev-1/call", predict_request()).await;
     assert_eq!(status, 200);
     assert_eq!(pinned["prediction"], expected_prediction());
     let (_, list) = host.get("/services").await;
@@ -165,12 +165,7 @@ async fn a_second_serve_loads_the_component_from_the_compile_cache() {
     std::fs::remove_dir_all(cache.join("compiled")).expect("empty the compile cache");
 
     let first = serve(&store, &cache);
-    let (status, _) = first
-        .post(
-            "/services/well_log-prediction-dev/call",
-            std::fs::read(example_dir().join("fixtures/predict.request.json")).expect("read"),
-        )
-        .await;
+    let (status, _) = first.post("/services/well_log-prediction-dev/call", predict_request()).await;
     assert_eq!(status, 200);
     let log = first.stop();
     assert!(
@@ -180,12 +175,8 @@ async fn a_second_serve_loads_the_component_from_the_compile_cache() {
     );
 
     let second = serve(&store, &cache);
-    let (status, _) = second
-        .post(
-            "/services/well_log-prediction-dev/call",
-            std::fs::read(example_dir().join("fixtures/predict.request.json")).expect("read"),
-        )
-        .await;
+    let (status, _) =
+        second.post("/services/well_log-prediction-dev/call", predict_request()).await;
     assert_eq!(status, 200);
     let log = second.stop();
     assert!(
@@ -226,4 +217,52 @@ async fn a_tampered_artifact_blob_is_refused_when_a_host_loads_it() {
         host.post("/services/well_log-prediction-dev/call", r#"{"data": {}}"#).await;
     assert_eq!(status, 503);
     assert!(body["message"].as_str().expect("message").contains("tampered"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_calls_a_running_server_and_lists_what_the_store_holds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, cache) = (dir.path().join("store"), dir.path().join("cache"));
+    let host = deploy_and_serve(&store, &cache);
+    let request = example_dir().join("fixtures/predict.request.json");
+    let call = |id: &str, file: &Path| {
+        host_command(crate::bin(), &store, &cache)
+            .args(["call", id, "--server", &host.url, "-d"])
+            .arg(file)
+            .output()
+            .expect("run call")
+    };
+
+    let ok = call("well_log-prediction-dev", &request);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let envelope: Value = serde_json::from_slice(&ok.stdout).expect("the envelope on stdout");
+    assert_eq!(envelope["model_id"], "well_log/dev/1");
+    assert_eq!(envelope["prediction"], expected_prediction());
+
+    let bad = example_dir().join("fixtures/bad_rdep.request.json");
+    let refused = call("well_log-prediction-dev-1", &bad);
+    assert_eq!(refused.status.code(), Some(1), "a refused call exits 1");
+    let envelope: Value = serde_json::from_slice(&refused.stdout).expect("the envelope on stdout");
+    assert_eq!(envelope["status"], "error");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("HTTP 422"));
+
+    let list = |args: &[&str]| {
+        let out = host_command(crate::bin(), &store, &cache).args(args).output().expect("run");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).expect("JSON")
+    };
+    let models = list(&["models", "list", "--format", "json"]);
+    assert_eq!(models[0]["model"], "well_log");
+    assert_eq!(models[0]["version"], 1);
+    assert_eq!(models[0]["files"][0]["path"], "model.json");
+    let services = list(&["services", "list", "--format", "json"]);
+    let ids: Vec<&str> = services
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|s| s["external_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["well_log-prediction-dev", "well_log-prediction-dev-1"]);
+    let none = list(&["models", "list", "--env", "prod", "--format", "json"]);
+    assert_eq!(none, serde_json::json!([]));
 }
