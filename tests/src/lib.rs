@@ -3,6 +3,8 @@
 //! `mlops-host` process on loopback.
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "test support code")]
 
+pub mod conformance;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -6,6 +6,7 @@
 
 mod commands;
 mod context;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -35,7 +36,8 @@ enum Command {
     Call(commands::call::Args),
     /// Run the models' fixtures in the sandbox, without deploying.
     Test(commands::test::Args),
-    /// Artifact versions in the store.
+    /// The Model Manager: upload, promote, list, download, delete artifact
+    /// versions; collect unused files.
     #[command(subcommand)]
     Models(commands::models::Command),
     /// Deployed services in the store.
@@ -82,13 +84,16 @@ fn main() -> ExitCode {
             for cause in err.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
-            if err.downcast_ref::<UsageError>().is_some()
+            let invalid_input = err.downcast_ref::<UsageError>().is_some()
                 || err.downcast_ref::<mlops_manifest::SettingsError>().is_some()
-            {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            }
+                || matches!(
+                    err.downcast_ref::<mlops_registry::RegistryError>(),
+                    Some(
+                        mlops_registry::RegistryError::Invalid(_)
+                            | mlops_registry::RegistryError::NotFound { .. }
+                    )
+                );
+            if invalid_input { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }

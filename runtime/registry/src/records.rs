@@ -41,11 +41,40 @@ pub struct ArtifactManifest {
     /// The model id this version was promoted from, if it was.
     #[serde(default)]
     pub promoted_from: Option<ModelId>,
+    /// Set when the version was deleted: the number stays taken (this
+    /// record is its tombstone), the files may be gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<Deletion>,
+}
+
+/// When and by whom a version was deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deletion {
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub by: String,
 }
 
 impl ArtifactManifest {
     pub fn model_id(&self) -> ModelId {
         ModelId { model: self.model.clone(), env: self.env, version: self.version }
+    }
+
+    /// Whether the version is live (not deleted).
+    pub fn is_live(&self) -> bool {
+        self.deleted.is_none()
+    }
+
+    /// Whether two manifests hold the same files.
+    pub fn same_files(&self, other: &ArtifactManifest) -> bool {
+        let key = |m: &ArtifactManifest| {
+            let mut files: Vec<(String, String)> =
+                m.files.iter().map(|f| (f.path.clone(), f.blake3.clone())).collect();
+            files.sort();
+            files
+        };
+        key(self) == key(other)
     }
 
     /// Total bytes of the files.

@@ -1,3 +1,8 @@
+use std::collections::BTreeMap;
+
+use mlops_manifest::Version;
+use object_store::{ObjectStoreExt as _, PutPayload};
+
 use super::*;
 
 fn model() -> ModelName {
@@ -18,7 +23,7 @@ async fn upload_then_download_gives_the_same_files() {
     let folder = artifact_folder();
     let meta = BTreeMap::from([("rmse".to_string(), "2.4".to_string())]);
     let m = reg
-        .upload_version(&model(), Env::Dev, Some(folder.path()), meta, "tester")
+        .upload_version(&model(), Env::Dev, Some(folder.path()), meta, "tester", &NoProgress)
         .await
         .expect("upload");
     assert_eq!(m.version, 1);
@@ -29,7 +34,7 @@ async fn upload_then_download_gives_the_same_files() {
 
     let out = tempfile::tempdir().expect("tempdir");
     let dest = out.path().join("v1");
-    reg.download(&m, &dest).await.expect("download");
+    reg.download(&m, &dest, &NoProgress).await.expect("download");
     assert_eq!(std::fs::read(dest.join("model.json")).expect("read"), br#"{"a":1}"#);
     assert_eq!(std::fs::read(dest.join("sub/weights.bin")).expect("read"), [1, 2, 3]);
 }
@@ -39,17 +44,19 @@ async fn versions_count_up_per_model_and_env() {
     let reg = Registry::open("memory://").expect("open");
     for want in 1..=3 {
         let m = reg
-            .upload_version(&model(), Env::Dev, None, BTreeMap::new(), "t")
+            .upload_version(&model(), Env::Dev, None, BTreeMap::new(), "t", &NoProgress)
             .await
             .expect("upload");
         assert_eq!(m.version, want);
     }
-    let test =
-        reg.upload_version(&model(), Env::Test, None, BTreeMap::new(), "t").await.expect("upload");
+    let test = reg
+        .upload_version(&model(), Env::Test, None, BTreeMap::new(), "t", &NoProgress)
+        .await
+        .expect("upload");
     assert_eq!(test.version, 1, "each env counts on its own");
     assert_eq!(reg.versions(&model(), Env::Dev).await.expect("list"), [1, 2, 3]);
     assert_eq!(reg.latest_version(&model(), Env::Prod).await.expect("latest"), None);
-    assert_eq!(reg.list_versions().await.expect("list").len(), 4);
+    assert_eq!(reg.list_versions(&VersionFilter::default()).await.expect("list").len(), 4);
 }
 
 #[tokio::test]
@@ -59,7 +66,7 @@ async fn concurrent_uploads_get_distinct_gap_free_versions() {
     let uploads = (0..8).map(|_| {
         let reg = reg.clone();
         tokio::spawn(async move {
-            reg.upload_version(&model(), Env::Dev, None, BTreeMap::new(), "t").await
+            reg.upload_version(&model(), Env::Dev, None, BTreeMap::new(), "t", &NoProgress).await
         })
     });
     let mut got: Vec<Version> = Vec::new();
@@ -76,7 +83,7 @@ async fn a_tampered_blob_is_refused() {
     let reg = Registry::open(&dir.path().display().to_string()).expect("open");
     let folder = artifact_folder();
     let m = reg
-        .upload_version(&model(), Env::Dev, Some(folder.path()), BTreeMap::new(), "t")
+        .upload_version(&model(), Env::Dev, Some(folder.path()), BTreeMap::new(), "t", &NoProgress)
         .await
         .expect("upload");
     let blob = &m.files[0].blake3;
@@ -87,15 +94,17 @@ async fn a_tampered_blob_is_refused() {
     assert!(err.to_string().contains("tampered with or damaged"), "{err}");
     let out = tempfile::tempdir().expect("tempdir");
     let dest = out.path().join("v1");
-    assert!(reg.download(&m, &dest).await.is_err());
+    assert!(reg.download(&m, &dest, &NoProgress).await.is_err());
     assert!(!dest.exists(), "a failed download leaves nothing behind");
 }
 
 #[tokio::test]
 async fn a_manifest_pointing_outside_its_folder_is_refused() {
     let reg = Registry::open("memory://").expect("open");
-    let m =
-        reg.upload_version(&model(), Env::Dev, None, BTreeMap::new(), "t").await.expect("upload");
+    let m = reg
+        .upload_version(&model(), Env::Dev, None, BTreeMap::new(), "t", &NoProgress)
+        .await
+        .expect("upload");
     let mut evil = m.clone();
     evil.files.push(ArtifactFile {
         path: "../../etc/cron.d/x".into(),
@@ -117,7 +126,14 @@ async fn symlinks_in_an_artifact_folder_are_refused() {
     {
         let reg = Registry::open("memory://").expect("open");
         let err = reg
-            .upload_version(&model(), Env::Dev, Some(folder.path()), BTreeMap::new(), "t")
+            .upload_version(
+                &model(),
+                Env::Dev,
+                Some(folder.path()),
+                BTreeMap::new(),
+                "t",
+                &NoProgress,
+            )
             .await
             .expect_err("refused");
         assert!(err.to_string().contains("symbolic link"), "{err}");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use mlops_engine::{Deployment, DeploymentSpec, Engine, Schema};
 use mlops_manifest::{Env, ModelId, ModelName, SecretName};
-use mlops_registry::{Registry, ServiceRecord};
+use mlops_registry::{ArtifactManifest, Registry, ServiceRecord};
 
 /// Resolves a secret a model declared; `None` when it is not set.
 pub type SecretResolver = Arc<dyn Fn(&SecretName) -> Option<String> + Send + Sync>;
@@ -48,6 +48,30 @@ impl Service {
 }
 
 impl Loader {
+    /// A verified local copy of an artifact version's files, for the
+    /// sandbox to preopen; `None` for a version without files.
+    pub async fn materialize(
+        &self,
+        manifest: &ArtifactManifest,
+    ) -> Result<Option<PathBuf>, mlops_registry::RegistryError> {
+        if manifest.files.is_empty() {
+            return Ok(None);
+        }
+        // Named by content too: two stores may both have a `well_log/dev/1`.
+        let mut h = blake3::Hasher::new();
+        for f in &manifest.files {
+            h.update(f.path.as_bytes()).update(b"\0").update(f.blake3.as_bytes()).update(b"\n");
+        }
+        let id = manifest.model_id();
+        let dir = self.artifacts_dir.join(id.model.as_str()).join(id.env.as_str()).join(format!(
+            "{}-{}",
+            id.version,
+            &h.finalize().to_hex()[..12]
+        ));
+        self.registry.materialize(manifest, &dir).await?;
+        Ok(Some(dir))
+    }
+
     /// Loads the service `record` describes.
     pub async fn load(&self, record: &ServiceRecord) -> Result<Service, String> {
         let component = match self.engine.load_cached(&record.component) {
@@ -70,26 +94,8 @@ impl Loader {
             .manifest(&record.model_id)
             .await
             .map_err(|e| format!("artifacts: {e}"))?;
-        let artifact_dir = if manifest.files.is_empty() {
-            None
-        } else {
-            // Named by content too: two stores may both have a `well_log/dev/1`.
-            let mut h = blake3::Hasher::new();
-            for f in &manifest.files {
-                h.update(f.path.as_bytes()).update(b"\0").update(f.blake3.as_bytes()).update(b"\n");
-            }
-            let id = &record.model_id;
-            let dir = self
-                .artifacts_dir
-                .join(id.model.as_str())
-                .join(id.env.as_str())
-                .join(format!("{}-{}", id.version, &h.finalize().to_hex()[..12]));
-            self.registry
-                .materialize(&manifest, &dir)
-                .await
-                .map_err(|e| format!("artifacts: {e}"))?;
-            Some(dir)
-        };
+        let artifact_dir =
+            self.materialize(&manifest).await.map_err(|e| format!("artifacts: {e}"))?;
         let mut secrets = Vec::new();
         for name in &record.secrets {
             let value = (self.secrets)(name).ok_or_else(|| {

@@ -3,3 +3,4 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests fail by panicking")]
 
 mod engine;
+mod registry;

@@ -1,17 +1,25 @@
 //! `mlops-host deploy`: for each model of the settings file, build it, run
-//! its fixtures in the sandbox, upload its artifacts as a new version, and
-//! record the prediction service under its pinned and latest external ids.
+//! its fixtures in the sandbox, and record the prediction service under its
+//! pinned and latest external ids.
+//!
+//! Which artifacts a deploy uses:
+//! - in dev, the settings' `artifact_folder`, uploaded as a new version
+//!   after the fixtures pass on it;
+//! - in test and prod, a version already there (promoted from dev, see
+//!   `mlops-host models promote`): the latest, downloaded and checked;
+//! - anywhere, `artifact_version: N` pins version N of that env instead.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use mlops_manifest::{Env, ExternalId, ModelId, ServiceKind};
-use mlops_registry::{LimitsRecord, SERVICE_FORMAT, ServiceRecord};
+use mlops_manifest::{Env, ExternalId, ModelId, ModelSettings, ServiceKind};
+use mlops_registry::{ArtifactManifest, LimitsRecord, Registry, SERVICE_FORMAT, ServiceRecord};
 
 use crate::UsageError;
 use crate::commands::{local, serve};
 use crate::context::{GlobalArgs, whoami};
+use crate::progress::TransferProgress;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -35,6 +43,14 @@ pub struct Args {
     pub listen: serve::ListenArgs,
 }
 
+/// Where a deploy's artifacts come from.
+enum Artifacts {
+    /// Upload this local folder (or nothing) as a new version.
+    Upload(Option<PathBuf>),
+    /// Use this version, already in the store.
+    Existing(Box<ArtifactManifest>),
+}
+
 pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     let env = match args.env {
         Some(env) => env,
@@ -48,35 +64,35 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     }
     let settings = local::load_settings(&args.settings, &args.models)?;
     let engine = global.engine()?;
-    let registry = if args.testing_only { None } else { Some(global.registry()?) };
+    let registry = global.registry()?;
+    let loader = global.loader(registry.clone(), engine.clone());
     for model in &settings.models {
+        let artifacts = plan(&registry, model, env).await?;
         local::build(model, &settings).await?;
         let (bytes, component) = local::compile(&engine, model).await?;
-        local::run_fixtures(&engine, model, &component).await?;
-        let Some(registry) = &registry else {
+        let test_folder = match &artifacts {
+            Artifacts::Upload(folder) => folder.clone(),
+            Artifacts::Existing(manifest) => loader
+                .materialize(manifest)
+                .await
+                .with_context(|| format!("cannot fetch {}", manifest.model_id()))?,
+        };
+        local::run_fixtures(&engine, model, &component, test_folder.as_deref()).await?;
+        if args.testing_only {
             eprintln!("{}: tested only (--testing-only); nothing deployed", model.model_name);
             continue;
-        };
-
-        let digest =
-            registry.put_blob(bytes.clone()).await.context("cannot store the component")?;
-        let manifest = match model.artifact_version {
-            Some(version) => {
-                let id = ModelId { model: model.model_name.clone(), env, version };
-                let manifest = registry.manifest(&id).await.with_context(|| {
-                    format!("{}: artifact_version {version} is pinned", model.model_name)
-                })?;
-                eprintln!("{}: using the pinned artifact version {id}", model.model_name);
-                manifest
-            }
-            None => {
+        }
+        let manifest = match artifacts {
+            Artifacts::Existing(manifest) => *manifest,
+            Artifacts::Upload(folder) => {
                 let manifest = registry
                     .upload_version(
                         &model.model_name,
                         env,
-                        model.artifact_folder.as_deref(),
+                        folder.as_deref(),
                         Default::default(),
                         &whoami(),
+                        &TransferProgress::new(),
                     )
                     .await
                     .with_context(|| {
@@ -92,35 +108,10 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
                 manifest
             }
         };
-        let info = model.service_info(ServiceKind::Prediction);
-        let pinned = ExternalId::pinned(
-            model.model_name.clone(),
-            ServiceKind::Prediction,
-            env,
-            manifest.version,
-        );
-        let mut metadata = info.metadata.clone();
-        metadata.insert("version".into(), manifest.version.to_string());
-        metadata.insert("model_id".into(), manifest.model_id().to_string());
-        let record = ServiceRecord {
-            format: SERVICE_FORMAT.to_string(),
-            external_id: pinned.clone(),
-            alias_of: None,
-            model: model.model_name.clone(),
-            service: ServiceKind::Prediction,
-            env,
-            model_id: manifest.model_id(),
-            component: digest,
-            component_size: bytes.len() as u64,
-            human_friendly_model_name: model.human_friendly_model_name.clone(),
-            description: info.description.clone(),
-            owner: info.owner.clone(),
-            metadata,
-            limits: LimitsRecord::from(&model.limits),
-            secrets: model.secrets.clone(),
-            deployed: mlops_registry::now(),
-            deployed_by: whoami(),
-        };
+        let digest =
+            registry.put_blob(bytes.clone()).await.context("cannot store the component")?;
+        let record = service_record(model, env, &manifest, digest, bytes.len() as u64);
+        let pinned = record.external_id.clone();
         // The pinned version first, then the alias in one atomic write:
         // callers of the alias never find it missing.
         registry.put_service(&record).await.context("cannot record the service")?;
@@ -131,7 +122,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
             pinned.alias(),
             manifest.model_id()
         );
-        prune(registry, &pinned, model.models_to_keep).await?;
+        prune(&registry, &pinned, model.models_to_keep).await?;
     }
     if args.serve {
         return serve::run(global, serve::Args { listen: args.listen }).await;
@@ -139,14 +130,69 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Decides, before anything is built, which artifacts the deploy uses, so
+/// a deploy that cannot succeed stops early.
+async fn plan(registry: &Registry, model: &ModelSettings, env: Env) -> anyhow::Result<Artifacts> {
+    let name = &model.model_name;
+    let version = match (model.artifact_version, env) {
+        (Some(v), _) => v,
+        (None, Env::Dev) => return Ok(Artifacts::Upload(model.artifact_folder.clone())),
+        (None, _) => registry.latest_version(name, env).await?.with_context(|| {
+            format!(
+                "{name}: there is no artifact version in {env}; promote one first \
+                 (mlops-host models promote {name} --to {env}) or pin one with artifact_version"
+            )
+        })?,
+    };
+    let id = ModelId { model: name.clone(), env, version };
+    let manifest = registry.manifest(&id).await.with_context(|| {
+        format!("{name}: artifact_version {version} is pinned (or latest) in {env}, but it cannot be used")
+    })?;
+    eprintln!("{name}: using artifact version {id}");
+    Ok(Artifacts::Existing(Box::new(manifest)))
+}
+
+fn service_record(
+    model: &ModelSettings,
+    env: Env,
+    manifest: &ArtifactManifest,
+    component: String,
+    component_size: u64,
+) -> ServiceRecord {
+    let info = model.service_info(ServiceKind::Prediction);
+    let mut metadata = info.metadata.clone();
+    metadata.insert("version".into(), manifest.version.to_string());
+    metadata.insert("model_id".into(), manifest.model_id().to_string());
+    ServiceRecord {
+        format: SERVICE_FORMAT.to_string(),
+        external_id: ExternalId::pinned(
+            model.model_name.clone(),
+            ServiceKind::Prediction,
+            env,
+            manifest.version,
+        ),
+        alias_of: None,
+        model: model.model_name.clone(),
+        service: ServiceKind::Prediction,
+        env,
+        model_id: manifest.model_id(),
+        component,
+        component_size,
+        human_friendly_model_name: model.human_friendly_model_name.clone(),
+        description: info.description,
+        owner: info.owner,
+        metadata,
+        limits: LimitsRecord::from(&model.limits),
+        secrets: model.secrets.clone(),
+        deployed: mlops_registry::now(),
+        deployed_by: whoami(),
+    }
+}
+
 /// Keeps the newest `keep` pinned services of `deployed`'s model, service
 /// and env (always including `deployed`), and deletes the older ones.
 /// Artifact versions are not touched.
-async fn prune(
-    registry: &mlops_registry::Registry,
-    deployed: &ExternalId,
-    keep: u32,
-) -> anyhow::Result<()> {
+async fn prune(registry: &Registry, deployed: &ExternalId, keep: u32) -> anyhow::Result<()> {
     let (records, _) =
         registry.services().await.context("cannot list services to prune old versions")?;
     let mut pinned: Vec<&ServiceRecord> = records

@@ -93,13 +93,15 @@ pub async fn compile(
     Ok((bytes, loaded))
 }
 
-/// Runs the model's fixtures against the component and its local artifact
-/// folder, in the same sandbox and call path as `serve`. Prints each result;
+/// Runs the model's fixtures against the component and an artifact folder
+/// (the local one, or a checked copy of a stored version), in the same
+/// sandbox and call path as `serve`. Prints each result;
 /// fails if any fixture fails.
 pub async fn run_fixtures(
     engine: &Engine,
     model: &ModelSettings,
     component: &LoadedComponent,
+    artifact_folder: Option<&Path>,
 ) -> anyhow::Result<()> {
     let Some(dir) = &model.fixtures else {
         eprintln!(
@@ -118,7 +120,7 @@ pub async fn run_fixtures(
     }
     let spec = DeploymentSpec {
         name: format!("{} (local test)", model.model_name),
-        artifact_dir: model.artifact_folder.clone(),
+        artifact_dir: artifact_folder.map(Path::to_path_buf),
         limits: model.limits.clone(),
         secrets: crate::context::model_secrets(model)?,
     };

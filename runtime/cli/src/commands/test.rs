@@ -22,7 +22,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     for model in &settings.models {
         local::build(model, &settings).await?;
         let (_, component) = local::compile(&engine, model).await?;
-        local::run_fixtures(&engine, model, &component).await?;
+        local::run_fixtures(&engine, model, &component, model.artifact_folder.as_deref()).await?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,100 @@
+//! Service records and stored predictions.
+
+use bytes::Bytes;
+use mlops_manifest::{Env, ExternalId, ModelName};
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStoreExt as _, PutPayload};
+
+use crate::{
+    Registry, RegistryError, Result, ServiceRecord, from_json, records, service_path, store_err,
+    to_json,
+};
+
+impl Registry {
+    /// Writes a service record (replacing any under the same id in one
+    /// atomic put).
+    pub async fn put_service(&self, record: &ServiceRecord) -> Result<()> {
+        let path = service_path(&record.external_id);
+        let body = to_json(record)?;
+        self.store
+            .put(&path, PutPayload::from(body))
+            .await
+            .map_err(|source| store_err("put", &path, source))?;
+        Ok(())
+    }
+
+    /// Deletes a service record (nothing happens if it does not exist).
+    pub async fn delete_service(&self, id: &ExternalId) -> Result<()> {
+        let path = service_path(id);
+        match self.store.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(source) => Err(store_err("delete", &path, source)),
+        }
+    }
+
+    /// The record of one service, if it exists.
+    pub async fn service(&self, id: &ExternalId) -> Result<Option<ServiceRecord>> {
+        let path = service_path(id);
+        match self.get(&path, || format!("service {id}")).await {
+            Ok(bytes) => {
+                let record: ServiceRecord = from_json(&bytes, || format!("service record {id}"))?;
+                record.check(id)?;
+                Ok(Some(record))
+            }
+            Err(RegistryError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every service record, by external id. A record that cannot be read
+    /// is reported in the second list rather than failing the whole listing.
+    pub async fn services(&self) -> Result<(Vec<ServiceRecord>, Vec<(String, RegistryError)>)> {
+        let mut ok = Vec::new();
+        let mut bad = Vec::new();
+        for meta in self.list(&StorePath::from("services")).await? {
+            let name = meta.location.filename().unwrap_or_default().to_string();
+            let Some(id) = name.strip_suffix(".json").and_then(|s| s.parse::<ExternalId>().ok())
+            else {
+                bad.push((
+                    name.clone(),
+                    RegistryError::CorruptRecord {
+                        what: format!("services/{name}"),
+                        why: "its name is not `<external-id>.json`".into(),
+                    },
+                ));
+                continue;
+            };
+            match self.service(&id).await {
+                Ok(Some(record)) => ok.push(record),
+                Ok(None) => {} // deleted meanwhile
+                Err(e) => bad.push((id.to_string(), e)),
+            }
+        }
+        ok.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+        Ok((ok, bad))
+    }
+
+    /// Stores a prediction document and returns its id
+    /// (`predictions/<model>/<env>/<id>.json`).
+    pub async fn put_prediction(&self, model: &ModelName, env: Env, body: Bytes) -> Result<String> {
+        let id = format!(
+            "{}-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
+            &blake3::hash(&body).to_hex()[..12]
+        );
+        let path = StorePath::from(format!("predictions/{model}/{env}/{id}.json"));
+        self.store
+            .put(&path, PutPayload::from_bytes(body))
+            .await
+            .map_err(|source| store_err("put", &path, source))?;
+        Ok(path.to_string())
+    }
+
+    /// Reads a stored prediction by the id [`Registry::put_prediction`] gave.
+    pub async fn get_prediction(&self, id: &str) -> Result<Bytes> {
+        if !id.starts_with("predictions/") || !records::is_safe_relative(id) {
+            return Err(RegistryError::NotFound { what: format!("prediction `{id}`") });
+        }
+        self.get(&StorePath::from(id), || format!("prediction {id}")).await
+    }
+}
