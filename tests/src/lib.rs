@@ -86,6 +86,7 @@ pub fn tight_limits() -> Limits {
         init_timeout: Duration::from_millis(2000),
         max_instances: 2,
         max_request_bytes: 1 << 20,
+        max_output_bytes: 8 << 20,
     }
 }
 
@@ -203,4 +204,14 @@ impl Drop for HostProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Bytes in the files under `dir`.
+pub fn folder_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+        let meta = entry.metadata().expect("metadata");
+        total += if meta.is_dir() { folder_size(&entry.path()) } else { meta.len() };
+    }
+    total
 }

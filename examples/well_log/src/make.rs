@@ -13,6 +13,9 @@ pub const TRAIN_ROWS: usize = 3000;
 pub const HOLDOUT_SEED: u64 = 99;
 /// Rows of the held-out log in the fixture (250 and 260 are in a pay zone).
 const HOLDOUT_ROWS: [usize; 6] = [10, 250, 260, 420, 600, 900];
+/// Seed and size of the log sent to the training service's fixture.
+pub const TRAINING_SEED: u64 = 5;
+pub const TRAINING_ROWS: usize = 400;
 /// The fixture row whose density is missing.
 const MISSING_DEN: usize = 3;
 
@@ -57,10 +60,19 @@ pub fn files() -> Result<Vec<(&'static str, String)>, String> {
         "message": "model error (bad-input): row 1: RDEP (deep resistivity, ohm·m) must be greater than 0"
     });
 
-    let train = synthetic::generate(5, 400);
+    let train = synthetic::generate(TRAINING_SEED, TRAINING_ROWS);
     let train_request = json!({ "data": {
         "ACS": train.acs, "RDEP": train.rdep, "DEN": train.den, "AC": train.ac
     }});
+    let refit = linear::fit(&train.acs, &train.rdep, &train.den, &train.ac)?;
+    let train_expected = json!({
+        "status": "ok",
+        "training": { "metadata": {
+            "rows": refit.training.rows.to_string(),
+            "rmse": format!("{:.4}", refit.training.rmse),
+            "r2": format!("{:.4}", refit.training.r2),
+        }}
+    });
 
     Ok(vec![
         ("artifacts/model.json", model),
@@ -69,9 +81,10 @@ pub fn files() -> Result<Vec<(&'static str, String)>, String> {
         ("fixtures/bad_rdep.request.json", pretty(&bad_request)?),
         ("fixtures/bad_rdep.expected.json", pretty(&bad_expected)?),
         (
-            "fixtures/train.json",
+            "fixtures/training/fit.request.json",
             serde_json::to_string(&train_request).map_err(|e| e.to_string())? + "\n",
         ),
+        ("fixtures/training/fit.expected.json", pretty(&train_expected)?),
     ])
 }
 

@@ -13,7 +13,7 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use crate::bindings::{prediction, training, types};
-use crate::host::{GuestOutput, HostState, MemoryLimiter};
+use crate::host::{GuestOutput, HostState, MemoryLimiter, OutputWatch};
 use crate::{CallError, Engine, EngineError, LoadedComponent, Payload, Signature};
 
 /// Where the artifact folder appears inside the guest (read-only).
@@ -244,6 +244,9 @@ impl Inner {
         match result {
             Ok(returned) => {
                 store.data_mut().finish_call();
+                if store.data_mut().output_watch.as_mut().is_some_and(OutputWatch::over) {
+                    return Err(CallError::OutputLimit { limit_bytes: limits.max_output_bytes });
+                }
                 self.calls.fetch_add(1, Ordering::Relaxed);
                 returned
                     .map(|entries| entries.into_iter().map(|e| (e.key, e.value)).collect())
@@ -274,11 +277,21 @@ impl Inner {
             output,
             name: Arc::clone(&self.name),
             log_lines: 0,
+            output_watch: output_dir.map(|dir| OutputWatch {
+                dir: dir.to_path_buf(),
+                cap: self.spec.limits.max_output_bytes,
+                exceeded: false,
+            }),
         };
         let mut store = Store::new(&self.engine.0.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_callback(|mut ctx| {
             let state = ctx.data_mut();
+            // A training run that writes past its cap is stopped at the
+            // next tick; the overshoot is what it writes in one tick.
+            if state.output_watch.as_mut().is_some_and(OutputWatch::over) {
+                return Ok(UpdateDeadline::Interrupt);
+            }
             match state.deadline {
                 Some(deadline) if Instant::now() >= deadline => {
                     state.timed_out = true;
@@ -366,6 +379,9 @@ fn model_error(e: types::ModelError) -> CallError {
 
 /// Names why a call trapped.
 fn classify(err: wasmtime::Error, state: &HostState, limit: Duration) -> CallError {
+    if let Some(watch) = state.output_watch.as_ref().filter(|w| w.exceeded) {
+        return CallError::OutputLimit { limit_bytes: watch.cap };
+    }
     if state.timed_out {
         return CallError::Timeout { limit };
     }

@@ -73,6 +73,9 @@ pub enum CallError {
     /// The model tried to use more memory than its cap.
     #[error("the model tried to use more than its memory limit of {} MiB and was stopped (limits.memory_mb)", limit_bytes >> 20)]
     MemoryLimit { limit_bytes: u64 },
+    /// A training run wrote more than its output cap.
+    #[error("the model wrote more than its output limit of {} MiB and was stopped (limits.max_output_mb)", limit_bytes >> 20)]
+    OutputLimit { limit_bytes: u64 },
     /// The model trapped: a panic, `unreachable`, a stack overflow, a bad
     /// memory access…
     #[error("the model crashed: {message}{}", tail(output))]

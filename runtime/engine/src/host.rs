@@ -38,6 +38,40 @@ pub(crate) struct HostState {
     /// Who is logging (the service or model id), for the host's log.
     pub(crate) name: Arc<str>,
     pub(crate) log_lines: u32,
+    /// For a training run: the output folder and its cap.
+    pub(crate) output_watch: Option<OutputWatch>,
+}
+
+/// Watches a training run's output folder against its cap.
+pub(crate) struct OutputWatch {
+    pub(crate) dir: std::path::PathBuf,
+    pub(crate) cap: u64,
+    pub(crate) exceeded: bool,
+}
+
+impl OutputWatch {
+    /// Whether the folder holds more than the cap (and remembers it).
+    pub(crate) fn over(&mut self) -> bool {
+        self.exceeded |= folder_size(&self.dir) > self.cap;
+        self.exceeded
+    }
+}
+
+/// Bytes in the regular files under `dir` (symlinks not followed).
+pub(crate) fn folder_size(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(e.path()),
+                Ok(t) if t.is_file() => total += e.metadata().map_or(0, |m| m.len()),
+                _ => {}
+            }
+        }
+    }
+    total
 }
 
 impl HostState {
@@ -45,6 +79,7 @@ impl HostState {
     pub(crate) fn start_call(&mut self, deadline: Instant) {
         self.deadline = Some(deadline);
         self.timed_out = false;
+        self.limiter.refused = false;
         self.log_lines = 0;
         self.output.clear();
     }

@@ -21,6 +21,8 @@ pub struct Limits {
     pub max_instances: u32,
     /// Largest request body accepted.
     pub max_request_bytes: u64,
+    /// Most a training run may write into its output folder.
+    pub max_output_bytes: u64,
 }
 
 impl Default for Limits {
@@ -31,6 +33,7 @@ impl Default for Limits {
             init_timeout: Duration::from_secs(60),
             max_instances: 4,
             max_request_bytes: 16 << 20,
+            max_output_bytes: 1 << 30,
         }
     }
 }
@@ -48,6 +51,8 @@ pub(crate) struct RawLimits {
     max_instances: Option<Spanned<u32>>,
     #[serde(default)]
     max_request_mb: Option<Spanned<u64>>,
+    #[serde(default)]
+    max_output_mb: Option<Spanned<u64>>,
 }
 
 impl RawLimits {
@@ -85,6 +90,9 @@ impl RawLimits {
         }
         if let Some(mb) = bounded("max_request_mb", &self.max_request_mb, 1, 1024) {
             limits.max_request_bytes = mb << 20;
+        }
+        if let Some(mb) = bounded("max_output_mb", &self.max_output_mb, 1, 1024 * 1024) {
+            limits.max_output_bytes = mb << 20;
         }
         limits
     }

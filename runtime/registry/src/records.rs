@@ -137,6 +137,12 @@ pub struct LimitsRecord {
     pub init_timeout_ms: u64,
     pub max_instances: u32,
     pub max_request_bytes: u64,
+    #[serde(default = "default_max_output")]
+    pub max_output_bytes: u64,
+}
+
+fn default_max_output() -> u64 {
+    Limits::default().max_output_bytes
 }
 
 impl From<&Limits> for LimitsRecord {
@@ -147,6 +153,7 @@ impl From<&Limits> for LimitsRecord {
             init_timeout_ms: u64::try_from(l.init_timeout.as_millis()).unwrap_or(u64::MAX),
             max_instances: l.max_instances,
             max_request_bytes: l.max_request_bytes,
+            max_output_bytes: l.max_output_bytes,
         }
     }
 }
@@ -159,6 +166,7 @@ impl From<&LimitsRecord> for Limits {
             init_timeout: std::time::Duration::from_millis(l.init_timeout_ms),
             max_instances: l.max_instances.max(1),
             max_request_bytes: l.max_request_bytes,
+            max_output_bytes: l.max_output_bytes,
         }
     }
 }
@@ -225,6 +233,16 @@ impl ServiceRecord {
 
     pub fn limits(&self) -> Limits {
         Limits::from(&self.limits)
+    }
+
+    /// Whether every tag appears in the description (case-insensitively,
+    /// as the Python framework matched them) or is a metadata value.
+    pub fn matches_tags(&self, tags: &[String]) -> bool {
+        let description = self.description.to_lowercase();
+        tags.iter().all(|t| {
+            let t = t.to_lowercase();
+            description.contains(&t) || self.metadata.values().any(|v| v.to_lowercase() == t)
+        })
     }
 }
 

@@ -23,6 +23,44 @@ impl Registry {
         Ok(())
     }
 
+    /// Publishes a service: its pinned record first, then its latest alias
+    /// in one atomic put, so callers of the alias never find it missing.
+    pub async fn publish_service(&self, record: &ServiceRecord) -> Result<()> {
+        if record.external_id.version.is_none() {
+            return Err(RegistryError::Invalid(format!(
+                "{} is an alias; publish the pinned record (with a version)",
+                record.external_id
+            )));
+        }
+        self.put_service(record).await?;
+        self.put_service(&record.as_alias()).await
+    }
+
+    /// Points the latest alias `alias` at its pinned version `version` (a
+    /// rollback, or a roll forward), in one atomic put. Returns the new
+    /// alias record.
+    pub async fn redeploy(
+        &self,
+        alias: &ExternalId,
+        version: mlops_manifest::Version,
+    ) -> Result<ServiceRecord> {
+        if alias.version.is_some() {
+            return Err(RegistryError::Invalid(format!(
+                "{alias} is a pinned version; redeploy its alias {} instead",
+                alias.alias()
+            )));
+        }
+        let pinned = ExternalId { version: Some(version), ..alias.clone() };
+        let record = self.service(&pinned).await?.ok_or_else(|| RegistryError::NotFound {
+            what: format!(
+                "service {pinned} (deploy that version first, or pick one `services list` shows)"
+            ),
+        })?;
+        let alias_record = record.as_alias();
+        self.put_service(&alias_record).await?;
+        Ok(alias_record)
+    }
+
     /// Deletes a service record (nothing happens if it does not exist).
     pub async fn delete_service(&self, id: &ExternalId) -> Result<()> {
         let path = service_path(id);

@@ -1,30 +1,61 @@
-//! The application: routing and the call path, without a socket (tests call
+//! The application: the services a host serves, kept in step with the
+//! store, and the HTTP routes, without a socket (tests call
 //! [`App::handle`] directly; `serve` puts it behind hyper).
+#![allow(
+    clippy::result_large_err,
+    reason = "route helpers return the error response itself; it is built once, on a cold path"
+)]
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Body;
 use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
-use hyper::{Method, Request, Response, StatusCode};
-use mlops_engine::{CallError, ErrorKind};
-use mlops_manifest::ExternalId;
-use mlops_registry::{Registry, ServiceRecord};
-use serde_json::json;
+use hyper::{Request, Response, StatusCode};
+use mlops_manifest::{Env, ExternalId, ModelId, ServiceKind};
+use mlops_registry::{LimitsRecord, SERVICE_FORMAT, ServiceRecord};
+use serde::Deserialize;
+use serde_json::{Value, json};
 
-use crate::codec::{self, PredictionJson};
+use crate::auth::Auth;
+use crate::call::{self, BodyError, CallOutcome, error_json, outcome, read_body};
 use crate::loader::{Loader, Service};
+use crate::metrics::Metrics;
+use crate::oip;
+use crate::routes::{Miss, Route, route};
 
 /// Requests larger than this are refused before the service is known.
 pub const MAX_BODY_ANY_SERVICE: u64 = 1 << 30;
+/// Admin request bodies (deploy, redeploy) are small.
+const MAX_ADMIN_BODY: u64 = 1 << 20;
 
-/// A loaded service, or why it could not be loaded.
+/// A service as this host has it.
 #[derive(Clone)]
-enum Entry {
-    Ready { record: ServiceRecord, service: Arc<Service> },
-    Failed { record: ServiceRecord, error: String },
+struct Entry {
+    record: ServiceRecord,
+    state: State,
+    /// The store holds a newer record that could not be loaded; the older
+    /// one keeps serving.
+    update_error: Option<String>,
+}
+
+#[derive(Clone)]
+enum State {
+    Ready(Arc<Service>),
+    Failed(String),
+}
+
+/// Settings of an [`App`].
+#[derive(Debug, Clone, Default)]
+pub struct AppOptions {
+    pub auth: Auth,
+    /// Where training runs write before their output is uploaded.
+    pub scratch_dir: PathBuf,
 }
 
 /// The running server's state. Cheap to clone.
@@ -33,80 +64,159 @@ pub struct App(Arc<Inner>);
 
 struct Inner {
     loader: Loader,
+    options: AppOptions,
+    metrics: Metrics,
     services: RwLock<BTreeMap<ExternalId, Entry>>,
+    /// Serializes syncs (the watcher's and an admin route's).
+    syncing: tokio::sync::Mutex<()>,
+    synced_once: AtomicBool,
+    shutting_down: AtomicBool,
 }
 
-/// What [`App::load_all`] did.
+/// What a sync did.
 #[derive(Debug, Default)]
 pub struct LoadReport {
     pub loaded: Vec<String>,
     pub failed: Vec<(String, String)>,
+    pub removed: Vec<String>,
+    pub unchanged: usize,
 }
 
-/// The result of a call: an HTTP status and the envelope.
-#[derive(Debug)]
-pub struct CallOutcome {
-    pub status: StatusCode,
-    pub body: Bytes,
+impl LoadReport {
+    pub fn changed(&self) -> bool {
+        !(self.loaded.is_empty() && self.failed.is_empty() && self.removed.is_empty())
+    }
 }
 
 impl App {
-    pub fn new(loader: Loader) -> App {
-        App(Arc::new(Inner { loader, services: RwLock::new(BTreeMap::new()) }))
+    pub fn new(loader: Loader, options: AppOptions) -> App {
+        App(Arc::new(Inner {
+            loader,
+            options,
+            metrics: Metrics::new(),
+            services: RwLock::new(BTreeMap::new()),
+            syncing: tokio::sync::Mutex::new(()),
+            synced_once: AtomicBool::new(false),
+            shutting_down: AtomicBool::new(false),
+        }))
     }
 
-    /// Loads every service record in the store. A service that cannot be
-    /// loaded is reported (and listed as failed) without stopping the rest.
+    /// Loads every service record in the store (see [`App::sync`]).
     pub async fn load_all(&self) -> Result<LoadReport, String> {
+        self.sync().await
+    }
+
+    /// Brings the served set in line with the store: new and changed
+    /// records are loaded *before* they replace what is served (an alias
+    /// switches without a gap), deleted ones are dropped, unchanged ones
+    /// are kept as they are. Records with the same component, artifacts,
+    /// limits and secrets share one deployment (one pool of instances).
+    pub async fn sync(&self) -> Result<LoadReport, String> {
+        let _one_at_a_time = self.0.syncing.lock().await;
         let (records, unreadable) =
             self.0.loader.registry.services().await.map_err(|e| e.to_string())?;
+        let current = self.snapshot();
         let mut report = LoadReport::default();
+        let mut next: BTreeMap<ExternalId, Entry> = BTreeMap::new();
+        let mut shared: Vec<(ServiceRecord, Arc<Service>)> = current
+            .values()
+            .filter_map(|e| match &e.state {
+                State::Ready(s) => Some((e.record.clone(), s.clone())),
+                State::Failed(_) => None,
+            })
+            .collect();
+        for record in records {
+            let id = record.external_id.clone();
+            if let Some(existing) = current.get(&id).filter(|e| e.record == record) {
+                next.insert(id, existing.clone());
+                report.unchanged += 1;
+                continue;
+            }
+            let reuse =
+                shared.iter().find(|(r, _)| same_deployment(r, &record)).map(|(_, s)| s.clone());
+            let loaded = match reuse {
+                Some(service) => Ok(service),
+                None => {
+                    let loaded = self.0.loader.load(&record).await.map(Arc::new);
+                    if let Ok(service) = &loaded {
+                        self.0.metrics.component_loaded(service.from_cache);
+                    }
+                    loaded
+                }
+            };
+            self.0.metrics.service_loaded(loaded.is_ok());
+            let entry = match loaded {
+                Ok(service) => {
+                    tracing::info!(service = %id, model_id = %record.model_id, "service ready");
+                    report.loaded.push(id.to_string());
+                    shared.push((record.clone(), service.clone()));
+                    Entry { record, state: State::Ready(service), update_error: None }
+                }
+                Err(error) => {
+                    tracing::error!(service = %id, "cannot load: {error}");
+                    report.failed.push((id.to_string(), error.clone()));
+                    match current.get(&id) {
+                        // Keep serving what worked.
+                        Some(old @ Entry { state: State::Ready(_), .. }) => {
+                            Entry { update_error: Some(error), ..old.clone() }
+                        }
+                        _ => Entry { record, state: State::Failed(error), update_error: None },
+                    }
+                }
+            };
+            next.insert(id, entry);
+        }
         for (name, err) in unreadable {
             tracing::error!(service = %name, "cannot read the service record: {err}");
             report.failed.push((name, err.to_string()));
         }
-        // Aliases usually point at a pinned record with the same content:
-        // they share one deployment (one pool of instances).
-        let mut by_content: Vec<(ServiceRecord, Arc<Service>)> = Vec::new();
-        let mut loaded = BTreeMap::new();
-        for record in records {
-            let id = record.external_id.clone();
-            let same = by_content
-                .iter()
-                .find(|(r, _)| same_deployment(r, &record))
-                .map(|(_, s)| s.clone());
-            let entry = match same {
-                Some(service) => Entry::Ready { record, service },
-                None => match self.0.loader.load(&record).await {
-                    Ok(service) => {
-                        let service = Arc::new(service);
-                        by_content.push((record.clone(), service.clone()));
-                        Entry::Ready { record, service }
-                    }
-                    Err(error) => {
-                        tracing::error!(service = %id, "cannot load: {error}");
-                        report.failed.push((id.to_string(), error.clone()));
-                        Entry::Failed { record, error }
-                    }
-                },
-            };
-            if matches!(entry, Entry::Ready { .. }) {
-                tracing::info!(service = %id, "service ready");
-                report.loaded.push(id.to_string());
-            }
-            loaded.insert(id, entry);
+        for id in current.keys().filter(|id| !next.contains_key(*id)) {
+            tracing::info!(service = %id, "service removed");
+            report.removed.push(id.to_string());
         }
-        *self.0.services.write().unwrap_or_else(std::sync::PoisonError::into_inner) = loaded;
+        *self.0.services.write().unwrap_or_else(std::sync::PoisonError::into_inner) = next;
+        self.0.synced_once.store(true, Ordering::SeqCst);
         Ok(report)
+    }
+
+    /// Syncs with the store every `interval` until the app shuts down.
+    pub fn spawn_watch(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            while !app.0.shutting_down.load(Ordering::SeqCst) {
+                tick.tick().await;
+                match app.sync().await {
+                    Ok(report) if report.changed() => tracing::info!(
+                        loaded = report.loaded.len(),
+                        failed = report.failed.len(),
+                        removed = report.removed.len(),
+                        "services updated from the store"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("cannot read the store; serving what is loaded: {e}"),
+                }
+            }
+        })
+    }
+
+    /// From now on the host reports not ready (load balancers stop sending).
+    pub fn begin_shutdown(&self) {
+        self.0.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    fn snapshot(&self) -> BTreeMap<ExternalId, Entry> {
+        self.0.services.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     fn entry(&self, id: &ExternalId) -> Option<Entry> {
         self.0.services.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(id).cloned()
-    }
-
-    fn entries(&self) -> Vec<(ExternalId, Entry)> {
-        let map = self.0.services.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     /// Serves one HTTP request.
@@ -116,83 +226,117 @@ impl App {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let path = req.uri().path().to_string();
-        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-        match (req.method(), segments.as_slice()) {
-            (&Method::GET, ["healthz"]) => {
-                json_response(StatusCode::OK, &json!({ "status": "ok" }))
+        let query = req.uri().query().unwrap_or_default().to_string();
+        let route = match route(req.method(), &path) {
+            Ok(r) => r,
+            Err(Miss::MethodNotAllowed) => {
+                let msg = format!("{} is not allowed on {path}", req.method());
+                return error_response(StatusCode::METHOD_NOT_ALLOWED, &msg);
             }
-            (&Method::GET, ["readyz"]) => self.ready(),
-            (&Method::GET, ["services"]) => {
-                let list: Vec<_> = self.entries().iter().map(|(id, e)| describe(id, e)).collect();
-                json_response(StatusCode::OK, &json!({ "services": list }))
+            Err(Miss::NotFound) => {
+                let msg = format!(
+                    "no route {path}; call a service with POST /services/<external-id>/call"
+                );
+                return error_response(StatusCode::NOT_FOUND, &msg);
             }
-            (&Method::GET, ["services", id]) => match parse_id(id) {
-                Ok(id) => match self.entry(&id) {
-                    Some(e) => json_response(StatusCode::OK, &describe(&id, &e)),
-                    None => not_found(&id),
-                },
-                Err(msg) => error_response(StatusCode::NOT_FOUND, &msg, None),
+        };
+        if let Err((status, msg)) = self.0.options.auth.check(req.headers(), route.access()) {
+            let mut resp = error_response(status, &msg);
+            if status == StatusCode::UNAUTHORIZED {
+                resp.headers_mut().insert("www-authenticate", HeaderValue::from_static("Bearer"));
+            }
+            return resp;
+        }
+        let header_len = req
+            .headers()
+            .get(oip::HEADER_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let body = req.into_body();
+        match route {
+            Route::Healthz => json_response(StatusCode::OK, &json!({ "status": "ok" })),
+            Route::Readyz => self.ready(),
+            Route::Metrics => self.metrics_response(),
+            Route::ListServices => self.list(&query),
+            Route::GetService(id) => match self.lookup(id) {
+                Ok((id, e)) => json_response(StatusCode::OK, &describe(&id, &e)),
+                Err(resp) => resp,
             },
-            (&Method::POST, ["services", id, "call"]) => {
-                let id = match parse_id(id) {
-                    Ok(id) => id,
-                    Err(msg) => return error_response(StatusCode::NOT_FOUND, &msg, None),
-                };
-                let limit = match self.entry(&id) {
-                    Some(Entry::Ready { record, .. }) => record.limits.max_request_bytes,
-                    _ => MAX_BODY_ANY_SERVICE,
-                };
-                let body = match read_body(req.into_body(), limit).await {
-                    Ok(body) => body,
-                    Err(BodyError::TooLarge) => {
-                        return error_response(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            &format!(
-                                "the request body is larger than this service accepts ({} MiB, limits.max_request_mb)",
-                                limit >> 20
-                            ),
-                            None,
-                        );
-                    }
-                    Err(BodyError::Read(e)) => {
-                        return error_response(
-                            StatusCode::BAD_REQUEST,
-                            &format!("cannot read the body: {e}"),
-                            None,
-                        );
-                    }
-                };
-                let outcome = self.call(&id, &body).await;
-                let mut resp = bytes_response(outcome.status, outcome.body);
-                if outcome.status == StatusCode::SERVICE_UNAVAILABLE {
-                    resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
-                }
+            Route::Call(id) => {
+                let started = Instant::now();
+                let resp = self.call_route(id, body).await;
+                self.0.metrics.call(id, resp.status().as_u16(), started.elapsed());
                 resp
             }
-            (
-                _,
-                ["healthz" | "readyz" | "services"] | ["services", _] | ["services", _, "call"],
-            ) => error_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                &format!("{} is not allowed on {path}", req.method()),
-                None,
-            ),
-            _ => error_response(
-                StatusCode::NOT_FOUND,
-                &format!("no route {path}; call a service with POST /services/<external-id>/call"),
-                None,
-            ),
+            Route::Deploy => self.deploy_route(body).await,
+            Route::DeleteService(id) => self.delete_route(id).await,
+            Route::Redeploy(id) => self.redeploy_route(id, body).await,
+            Route::Live => json_response(StatusCode::OK, &json!({ "live": true })),
+            Route::Ready => {
+                let ready = self.is_ready();
+                let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+                json_response(status, &json!({ "ready": ready }))
+            }
+            Route::ModelMetadata { name, version } => self.model_metadata(name, version),
+            Route::ModelReady { name, version } => match self.oip_service(name, version) {
+                Ok(_) => json_response(StatusCode::OK, &json!({ "name": name, "ready": true })),
+                Err((status, msg)) => oip_error(status, &msg),
+            },
+            Route::Infer { name, version } => {
+                let started = Instant::now();
+                let resp = self.infer(name, version, body, header_len).await;
+                self.0.metrics.call(name, resp.status().as_u16(), started.elapsed());
+                resp
+            }
         }
     }
 
+    async fn call_route<B>(&self, id: &str, body: B) -> Response<Full<Bytes>>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let id = match parse_id(id) {
+            Ok(id) => id,
+            Err(resp) => return resp,
+        };
+        let limit = match self.entry(&id) {
+            Some(e) => e.record.limits.max_request_bytes,
+            None => MAX_BODY_ANY_SERVICE,
+        };
+        let body = match read_limited(body, limit).await {
+            Ok(b) => b,
+            Err(resp) => return resp,
+        };
+        let outcome = self.call(&id, &body).await;
+        let mut resp = bytes_response(outcome.status, outcome.body);
+        if outcome.status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        resp
+    }
+
     /// Calls a service with a request body (the seed's envelope) and returns
-    /// the response envelope. This is the whole call path minus HTTP.
+    /// the response envelope: a prediction, or for a training service a new
+    /// artifact version.
     pub async fn call(&self, id: &ExternalId, body: &[u8]) -> CallOutcome {
         match self.entry(id) {
-            Some(Entry::Ready { service, .. }) => {
-                invoke(&service, body, &self.0.loader.registry).await
-            }
-            Some(Entry::Failed { record, error }) => outcome(
+            Some(Entry { state: State::Ready(service), record, .. }) => match record.service {
+                ServiceKind::Prediction => {
+                    call::invoke(&service, body, &self.0.loader.registry).await
+                }
+                ServiceKind::Training => {
+                    call::train(
+                        &service,
+                        id,
+                        body,
+                        &self.0.loader.registry,
+                        &self.0.options.scratch_dir,
+                    )
+                    .await
+                }
+            },
+            Some(Entry { state: State::Failed(error), record, .. }) => outcome(
                 StatusCode::SERVICE_UNAVAILABLE,
                 &error_json(
                     &format!("service {id} is not loaded: {error}"),
@@ -203,15 +347,30 @@ impl App {
         }
     }
 
+    fn is_ready(&self) -> bool {
+        !self.0.shutting_down.load(Ordering::SeqCst)
+            && self.0.synced_once.load(Ordering::SeqCst)
+            && self.snapshot().values().all(|e| matches!(e.state, State::Ready(_)))
+    }
+
     fn ready(&self) -> Response<Full<Bytes>> {
+        if self.0.shutting_down.load(Ordering::SeqCst) {
+            return json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &json!({ "status": "shutting down" }),
+            );
+        }
+        if !self.0.synced_once.load(Ordering::SeqCst) {
+            return json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({ "status": "loading" }));
+        }
         let failed: Vec<_> = self
-            .entries()
-            .into_iter()
-            .filter_map(|(id, e)| match e {
-                Entry::Failed { error, .. } => {
+            .snapshot()
+            .iter()
+            .filter_map(|(id, e)| match &e.state {
+                State::Failed(error) => {
                     Some(json!({ "external_id": id.to_string(), "error": error }))
                 }
-                Entry::Ready { .. } => None,
+                State::Ready(_) => None,
             })
             .collect();
         if failed.is_empty() {
@@ -223,98 +382,328 @@ impl App {
             )
         }
     }
-}
 
-/// Calls `service` with a request body (the seed's envelope) and returns the
-/// response envelope: the whole call path minus HTTP.
-pub async fn invoke(service: &Service, body: &[u8], registry: &Registry) -> CallOutcome {
-    let model_id = Some(service.model_id.as_str());
-    let request = match codec::parse_request(body) {
-        Ok(r) => r,
-        Err(msg) => return outcome(StatusCode::BAD_REQUEST, &error_json(&msg, model_id)),
-    };
-    let to_file = request.to_file();
-    let Some(data) = request.data else {
-        return outcome(
-            StatusCode::BAD_REQUEST,
-            &error_json("the request has no `data`", model_id),
+    fn metrics_response(&self) -> Response<Full<Bytes>> {
+        let services: Vec<(String, u64, u64)> = self
+            .snapshot()
+            .iter()
+            .filter_map(|(id, e)| match &e.state {
+                State::Ready(s) => {
+                    let stats = s.deployment.stats();
+                    Some((id.to_string(), stats.instances, stats.traps))
+                }
+                State::Failed(_) => None,
+            })
+            .collect();
+        let mut resp = Response::new(Full::new(Bytes::from(self.0.metrics.encode(&services))));
+        resp.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
         );
-    };
-    let input = match codec::decode_data(data, &service.inputs) {
-        Ok(p) => p,
-        Err(msg) => return outcome(StatusCode::BAD_REQUEST, &error_json(&msg, model_id)),
-    };
-    let output = match service.deployment.predict(input).await {
-        Ok(out) => out,
-        Err(e) => return outcome(call_status(&e), &error_json(&e.to_string(), model_id)),
-    };
-    let prediction = match serde_json::to_vec(&PredictionJson(&output)) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            return outcome(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &error_json(&e.to_string(), model_id),
-            );
+        resp
+    }
+
+    /// `GET /services?env=dev&tags=a,b`: tags match the description
+    /// (case-insensitive substrings, as the Python framework did) or a
+    /// metadata value; every tag must match.
+    fn list(&self, query: &str) -> Response<Full<Bytes>> {
+        let mut env: Option<Env> = None;
+        let mut tags: Vec<String> = Vec::new();
+        for (key, value) in query.split('&').filter_map(|kv| kv.split_once('=')) {
+            let value = percent_decode(value);
+            match key {
+                "env" => match value.parse() {
+                    Ok(e) => env = Some(e),
+                    Err(e) => return error_response(StatusCode::BAD_REQUEST, &format!("env: {e}")),
+                },
+                "tags" | "tag" => {
+                    tags.extend(value.split(',').filter(|t| !t.is_empty()).map(str::to_string))
+                }
+                other => {
+                    return error_response(
+                        StatusCode::BAD_REQUEST,
+                        &format!(
+                            "unknown filter `{other}`; use env=<dev|test|prod> and tags=<a,b>"
+                        ),
+                    );
+                }
+            }
         }
-    };
-    if !to_file {
-        return CallOutcome {
-            status: StatusCode::OK,
-            body: ok_envelope(&prediction, None, &service.model_id),
+        let list: Vec<Value> = self
+            .snapshot()
+            .iter()
+            .filter(|(_, e)| env.is_none_or(|env| e.record.env == env))
+            .filter(|(_, e)| e.record.matches_tags(&tags))
+            .map(|(id, e)| describe(id, e))
+            .collect();
+        json_response(StatusCode::OK, &json!({ "services": list }))
+    }
+
+    fn lookup(&self, id: &str) -> Result<(ExternalId, Entry), Response<Full<Bytes>>> {
+        let id = parse_id(id)?;
+        match self.entry(&id) {
+            Some(e) => Ok((id, e)),
+            None => Err(json_response(StatusCode::NOT_FOUND, &not_found_json(&id))),
+        }
+    }
+
+    /// `POST /services`: publishes a service from parts already in the store
+    /// (a component blob and an artifact version).
+    async fn deploy_route<B>(&self, body: B) -> Response<Full<Bytes>>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let body = match read_limited(body, MAX_ADMIN_BODY).await {
+            Ok(b) => b,
+            Err(resp) => return resp,
         };
+        let req: DeployRequest = match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(e) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    &format!("not a deploy request: {e}"),
+                );
+            }
+        };
+        let registry = &self.0.loader.registry;
+        let model_id = ModelId { model: req.model.clone(), env: req.env, version: req.version };
+        if let Err(e) = registry.manifest(&model_id).await {
+            return error_response(StatusCode::BAD_REQUEST, &e.to_string());
+        }
+        match registry.has_blob(&req.component).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let msg =
+                    format!("component {} is not in the store: upload it first", req.component);
+                return error_response(StatusCode::BAD_REQUEST, &msg);
+            }
+            Err(e) => return error_response(StatusCode::BAD_GATEWAY, &e.to_string()),
+        }
+        let mut metadata = req.metadata;
+        metadata.insert("version".into(), req.version.to_string());
+        metadata.insert("model_id".into(), model_id.to_string());
+        let record = ServiceRecord {
+            format: SERVICE_FORMAT.into(),
+            external_id: ExternalId::pinned(req.model.clone(), req.service, req.env, req.version),
+            alias_of: None,
+            model: req.model.clone(),
+            service: req.service,
+            env: req.env,
+            model_id,
+            component_size: 0,
+            component: req.component,
+            human_friendly_model_name: req
+                .human_friendly_model_name
+                .unwrap_or_else(|| req.model.to_string()),
+            description: req.description,
+            owner: req.owner,
+            metadata,
+            limits: LimitsRecord::from(&mlops_manifest::Limits::default()),
+            secrets: req.secrets,
+            deployed: mlops_registry::now(),
+            deployed_by: "admin API".into(),
+        };
+        if let Err(e) = registry.publish_service(&record).await {
+            return error_response(StatusCode::BAD_GATEWAY, &e.to_string());
+        }
+        self.after_change().await;
+        json_response(
+            StatusCode::CREATED,
+            &json!({ "deployed": [record.external_id.to_string(), record.external_id.alias().to_string()] }),
+        )
     }
-    // The seed's shape: an empty inline prediction and the file's id.
-    match registry.put_prediction(&service.model, service.env, Bytes::from(prediction)).await {
-        Ok(file) => CallOutcome {
-            status: StatusCode::OK,
-            body: ok_envelope(b"{}", Some(&file), &service.model_id),
-        },
-        Err(e) => outcome(
-            StatusCode::BAD_GATEWAY,
-            &error_json(&format!("the prediction could not be written: {e}"), model_id),
-        ),
+
+    async fn delete_route(&self, id: &str) -> Response<Full<Bytes>> {
+        let (id, _) = match self.lookup(id) {
+            Ok(found) => found,
+            Err(resp) => return resp,
+        };
+        if let Err(e) = self.0.loader.registry.delete_service(&id).await {
+            return error_response(StatusCode::BAD_GATEWAY, &e.to_string());
+        }
+        self.after_change().await;
+        json_response(StatusCode::OK, &json!({ "deleted": id.to_string() }))
     }
-}
 
-enum BodyError {
-    TooLarge,
-    Read(String),
-}
+    async fn redeploy_route<B>(&self, id: &str, body: B) -> Response<Full<Bytes>>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let alias = match parse_id(id) {
+            Ok(id) => id,
+            Err(resp) => return resp,
+        };
+        let body = match read_limited(body, MAX_ADMIN_BODY).await {
+            Ok(b) => b,
+            Err(resp) => return resp,
+        };
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Redeploy {
+            version: u64,
+        }
+        let req: Redeploy = match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(e) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    &format!("send {{\"version\": <n>}}: {e}"),
+                );
+            }
+        };
+        match self.0.loader.registry.redeploy(&alias, req.version).await {
+            Ok(record) => {
+                self.after_change().await;
+                json_response(
+                    StatusCode::OK,
+                    &json!({ "external_id": alias.to_string(), "alias_of": record.alias_of.map(|a| a.to_string()), "model_id": record.model_id.to_string() }),
+                )
+            }
+            Err(
+                e @ (mlops_registry::RegistryError::NotFound { .. }
+                | mlops_registry::RegistryError::Invalid(_)),
+            ) => error_response(StatusCode::BAD_REQUEST, &e.to_string()),
+            Err(e) => error_response(StatusCode::BAD_GATEWAY, &e.to_string()),
+        }
+    }
 
-/// How much of an oversized body is read and thrown away before answering
-/// 413, so that a client still sending sees the answer rather than a broken
-/// pipe (nginx's "lingering close"), and for how long at most.
-const DRAIN_BYTES: u64 = 64 << 20;
-const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+    /// After an admin change: this host serves it at once (others at their
+    /// next watch tick).
+    async fn after_change(&self) {
+        if let Err(e) = self.sync().await {
+            tracing::warn!("the change is stored, but this host could not reload: {e}");
+        }
+    }
 
-/// Reads a body of at most `limit` bytes.
-async fn read_body<B>(body: B, limit: u64) -> Result<Bytes, BodyError>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let mut body = std::pin::pin!(body);
-    let mut buf = bytes::BytesMut::new();
-    let mut total: u64 = 0;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| BodyError::Read(e.into().to_string()))?;
-        let Ok(data) = frame.into_data() else { continue };
-        total += data.len() as u64;
-        if total > limit {
-            let drain = async {
-                while let Some(Ok(frame)) = body.frame().await {
-                    total += frame.data_ref().map_or(0, |d| d.len() as u64);
-                    if total > limit.saturating_add(DRAIN_BYTES) {
-                        break;
+    /// The service an OIP model name (and version) means: the name is an
+    /// external id; a version pins it.
+    fn oip_service(
+        &self,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<(ExternalId, Entry, Arc<Service>), (StatusCode, String)> {
+        let full = match version {
+            Some(v) => format!("{name}-{v}"),
+            None => name.to_string(),
+        };
+        let id: ExternalId = full
+            .parse()
+            .map_err(|e: mlops_manifest::IdError| (StatusCode::NOT_FOUND, e.to_string()))?;
+        let entry =
+            self.entry(&id).ok_or_else(|| (StatusCode::NOT_FOUND, format!("no model {full}")))?;
+        match &entry.state {
+            State::Ready(s) if entry.record.service == ServiceKind::Prediction => {
+                let service = s.clone();
+                Ok((id, entry, service))
+            }
+            State::Ready(_) => {
+                Err((StatusCode::BAD_REQUEST, format!("{full} is a training service")))
+            }
+            State::Failed(e) => {
+                Err((StatusCode::SERVICE_UNAVAILABLE, format!("{full} is not loaded: {e}")))
+            }
+        }
+    }
+
+    fn model_metadata(&self, name: &str, version: Option<&str>) -> Response<Full<Bytes>> {
+        let (id, _, service) = match self.oip_service(name, version) {
+            Ok(found) => found,
+            Err((status, msg)) => return oip_error(status, &msg),
+        };
+        let alias = id.alias();
+        let versions: Vec<String> = self
+            .snapshot()
+            .keys()
+            .filter(|k| k.alias() == alias)
+            .filter_map(|k| k.version.map(|v| v.to_string()))
+            .collect();
+        let outputs =
+            service.deployment.signature().map_or(mlops_engine::Schema::Any, |s| s.outputs.clone());
+        json_response(StatusCode::OK, &oip::metadata(name, &versions, &service.inputs, &outputs))
+    }
+
+    async fn infer<B>(
+        &self,
+        name: &str,
+        version: Option<&str>,
+        body: B,
+        header_len: Option<usize>,
+    ) -> Response<Full<Bytes>>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let (_, entry, service) = match self.oip_service(name, version) {
+            Ok(found) => found,
+            Err((status, msg)) => return oip_error(status, &msg),
+        };
+        let body = match read_limited(body, entry.record.limits.max_request_bytes).await {
+            Ok(b) => b,
+            Err(resp) => return resp,
+        };
+        let (frame, options) = match oip::decode(&body, header_len, &service.inputs) {
+            Ok(decoded) => decoded,
+            Err(msg) => return oip_error(StatusCode::BAD_REQUEST, &msg),
+        };
+        let output = match service.deployment.predict(mlops_engine::Payload::Frame(frame)).await {
+            Ok(out) => out,
+            Err(e) => return oip_error(call::call_status(&e), &e.to_string()),
+        };
+        let model_version = entry.record.model_id.version.to_string();
+        match oip::encode(name, &model_version, &output, &options) {
+            Ok((bytes, json_len)) => {
+                let mut resp = Response::new(Full::new(bytes));
+                match json_len {
+                    Some(n) => {
+                        resp.headers_mut().insert(
+                            CONTENT_TYPE,
+                            HeaderValue::from_static("application/octet-stream"),
+                        );
+                        if let Ok(v) = HeaderValue::from_str(&n.to_string()) {
+                            resp.headers_mut().insert(oip::HEADER_LENGTH, v);
+                        }
+                    }
+                    None => {
+                        resp.headers_mut()
+                            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                     }
                 }
-            };
-            let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
-            return Err(BodyError::TooLarge);
+                resp
+            }
+            Err(msg) => oip_error(StatusCode::INTERNAL_SERVER_ERROR, &msg),
         }
-        buf.extend_from_slice(&data);
     }
-    Ok(buf.freeze())
+}
+
+/// `POST /services`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeployRequest {
+    model: mlops_manifest::ModelName,
+    env: Env,
+    #[serde(default = "prediction")]
+    service: ServiceKind,
+    /// The artifact version to run (it must exist in `env`).
+    version: u64,
+    /// blake3 of the component, already in the store.
+    component: String,
+    #[serde(default)]
+    human_friendly_model_name: Option<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    owner: String,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    secrets: Vec<mlops_manifest::SecretName>,
+}
+
+fn prediction() -> ServiceKind {
+    ServiceKind::Prediction
 }
 
 /// Whether two records would run the same deployment.
@@ -323,44 +712,55 @@ fn same_deployment(a: &ServiceRecord, b: &ServiceRecord) -> bool {
         && a.model_id == b.model_id
         && a.limits == b.limits
         && a.secrets == b.secrets
+        && a.service == b.service
 }
 
-/// The HTTP status for a failed call.
-pub fn call_status(e: &CallError) -> StatusCode {
-    match e {
-        CallError::Model { kind: ErrorKind::BadInput, .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        CallError::Model { kind: ErrorKind::Unsupported, .. } | CallError::Unsupported(_) => {
-            StatusCode::BAD_REQUEST
+async fn read_limited<B>(body: B, limit: u64) -> Result<Bytes, Response<Full<Bytes>>>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    read_body(body, limit).await.map_err(|e| match e {
+        BodyError::TooLarge => error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the request body is larger than this service accepts ({} MiB, limits.max_request_mb)", limit >> 20),
+        ),
+        BodyError::Read(e) => error_response(StatusCode::BAD_REQUEST, &format!("cannot read the body: {e}")),
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
         }
-        CallError::Model { .. }
-        | CallError::MemoryLimit { .. }
-        | CallError::Trap { .. }
-        | CallError::Host(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        CallError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-        CallError::Busy { .. } | CallError::Initialization(_) => StatusCode::SERVICE_UNAVAILABLE,
+        i += 1;
     }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `{"status":"ok","prediction":…,"prediction_file":…,"model_id":…}`, with
-/// the prediction's JSON (already encoded) copied in rather than re-parsed.
-fn ok_envelope(prediction: &[u8], prediction_file: Option<&str>, model_id: &str) -> Bytes {
-    let quote = |s: &str| serde_json::Value::from(s).to_string();
-    let file = prediction_file.map_or_else(|| "null".to_string(), quote);
-    let mut out = Vec::with_capacity(prediction.len() + file.len() + model_id.len() + 64);
-    out.extend_from_slice(b"{\"status\":\"ok\",\"prediction\":");
-    out.extend_from_slice(prediction);
-    out.extend_from_slice(b",\"prediction_file\":");
-    out.extend_from_slice(file.as_bytes());
-    out.extend_from_slice(b",\"model_id\":");
-    out.extend_from_slice(quote(model_id).as_bytes());
-    out.push(b'}');
-    Bytes::from(out)
-}
-
-fn describe(id: &ExternalId, entry: &Entry) -> serde_json::Value {
-    let (record, status, error) = match entry {
-        Entry::Ready { record, .. } => (record, "ready", None),
-        Entry::Failed { record, error } => (record, "failed", Some(error.as_str())),
+fn describe(id: &ExternalId, entry: &Entry) -> Value {
+    let record = &entry.record;
+    let (status, error) = match &entry.state {
+        State::Ready(_) => ("ready", None),
+        State::Failed(e) => ("failed", Some(e.as_str())),
     };
     json!({
         "external_id": id.to_string(),
@@ -373,45 +773,31 @@ fn describe(id: &ExternalId, entry: &Entry) -> serde_json::Value {
         "owner": record.owner,
         "metadata": record.metadata,
         "deployed": record.deployed,
+        "deployed_by": record.deployed_by,
         "status": status,
         "error": error,
+        "update_error": entry.update_error,
     })
 }
 
-fn parse_id(id: &str) -> Result<ExternalId, String> {
-    id.parse::<ExternalId>().map_err(|e| e.to_string())
+fn parse_id(id: &str) -> Result<ExternalId, Response<Full<Bytes>>> {
+    id.parse::<ExternalId>().map_err(|e| error_response(StatusCode::NOT_FOUND, &e.to_string()))
 }
 
-fn not_found_json(id: &ExternalId) -> serde_json::Value {
+fn not_found_json(id: &ExternalId) -> Value {
     error_json(&format!("no service {id}; GET /services lists the deployed ones"), None)
 }
 
-fn not_found(id: &ExternalId) -> Response<Full<Bytes>> {
-    json_response(StatusCode::NOT_FOUND, &not_found_json(id))
+/// An OIP error: `{"error": message}`.
+fn oip_error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    json_response(status, &json!({ "error": message }))
 }
 
-/// `{"status":"error","message":…,"model_id":…}`, keys in that order.
-fn error_json(message: &str, model_id: Option<&str>) -> serde_json::Value {
-    let mut map = serde_json::Map::new();
-    map.insert("status".into(), "error".into());
-    map.insert("message".into(), message.into());
-    map.insert("model_id".into(), model_id.map_or(serde_json::Value::Null, Into::into));
-    serde_json::Value::Object(map)
+fn error_response(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    json_response(status, &error_json(message, None))
 }
 
-fn outcome(status: StatusCode, body: &serde_json::Value) -> CallOutcome {
-    CallOutcome { status, body: Bytes::from(body.to_string()) }
-}
-
-fn error_response(
-    status: StatusCode,
-    message: &str,
-    model_id: Option<&str>,
-) -> Response<Full<Bytes>> {
-    json_response(status, &error_json(message, model_id))
-}
-
-fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
+fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
     bytes_response(status, Bytes::from(body.to_string()))
 }
 
@@ -420,4 +806,13 @@ fn bytes_response(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
     *resp.status_mut() = status;
     resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_values_are_percent_decoded() {
+        assert_eq!(super::percent_decode("well%20log+x%2Cy"), "well log x,y");
+        assert_eq!(super::percent_decode("100%"), "100%");
+    }
 }

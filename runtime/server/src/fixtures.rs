@@ -13,7 +13,9 @@ use std::path::Path;
 use mlops_registry::Registry;
 use serde_json::Value;
 
-use crate::app::invoke;
+use mlops_manifest::ExternalId;
+
+use crate::call::{invoke, train};
 use crate::loader::Service;
 
 /// Numbers match when they differ by at most this fraction of the larger.
@@ -80,15 +82,33 @@ pub fn read_fixtures(dir: &Path) -> Result<Vec<Fixture>, String> {
     Ok(fixtures)
 }
 
-/// Runs fixtures against a loaded service. `to_file` requests write into a
+/// Runs fixtures against a loaded service: predictions, or (`training`)
+/// training runs. What they store (`to_file`, new versions) goes into a
 /// throw-away in-memory store.
-pub async fn run_fixtures(service: &Service, fixtures: &[Fixture]) -> Vec<FixtureResult> {
+pub async fn run_fixtures(
+    service: &Service,
+    fixtures: &[Fixture],
+    training: Option<&ExternalId>,
+) -> Vec<FixtureResult> {
     let scratch = Registry::open("memory://");
+    let scratch_dir = tempfile::tempdir();
     let mut results = Vec::new();
     for fixture in fixtures {
-        let outcome = match &scratch {
-            Ok(registry) => invoke(service, &fixture.request, registry).await,
-            Err(e) => {
+        let outcome = match (&scratch, &scratch_dir, training) {
+            (Ok(registry), _, None) => invoke(service, &fixture.request, registry).await,
+            (Ok(registry), Ok(dir), Some(id)) => {
+                train(service, id, &fixture.request, registry, dir.path()).await
+            }
+            (_, Err(e), Some(_)) => {
+                results.push(FixtureResult {
+                    name: fixture.name.clone(),
+                    status: 0,
+                    differences: vec![format!("cannot make a scratch folder: {e}")],
+                    response: Value::Null,
+                });
+                continue;
+            }
+            (Err(e), _, _) => {
                 results.push(FixtureResult {
                     name: fixture.name.clone(),
                     status: 0,

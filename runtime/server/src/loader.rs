@@ -31,6 +31,8 @@ pub struct Service {
     pub model_id: String,
     pub model: ModelName,
     pub env: Env,
+    /// Whether the component came from the compile cache.
+    pub from_cache: bool,
 }
 
 impl Service {
@@ -43,6 +45,7 @@ impl Service {
             model_id: model_id.to_string(),
             model: model_id.model.clone(),
             env: model_id.env,
+            from_cache: false,
         }
     }
 }
@@ -110,6 +113,7 @@ impl Loader {
             secrets,
         };
         let deployment = self.engine.deploy(&component, spec).await.map_err(|e| e.to_string())?;
-        Ok(Service::new(deployment, &record.model_id))
+        let from_cache = component.outcome == mlops_engine::CacheOutcome::Loaded;
+        Ok(Service { from_cache, ..Service::new(deployment, &record.model_id) })
     }
 }

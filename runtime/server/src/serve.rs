@@ -56,6 +56,8 @@ pub async fn serve(
             () = &mut shutdown => break,
         }
     }
+    // Not ready from now on; no new connections; in-flight calls finish.
+    app.begin_shutdown();
     drop(listener);
     tracing::info!("shutting down: waiting up to {} s for requests in flight", grace.as_secs());
     tokio::select! {

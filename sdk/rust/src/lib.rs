@@ -294,3 +294,35 @@ pub mod __private {
         Ok(metadata.into_iter().map(|(key, value)| Entry { key, value }).collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Predicts;
+
+    impl Model for Predicts {
+        fn initialization(_init: Init<'_>) -> Result<Self, ModelError> {
+            Ok(Predicts)
+        }
+
+        fn predict(&self, input: Payload, _ctx: &Context<'_>) -> Result<Payload, ModelError> {
+            Ok(input)
+        }
+    }
+
+    #[test]
+    fn a_model_that_does_not_train_says_so() {
+        let err = __private::train::<Predicts>(Payload::Json("{}".into()), "/output".into(), &[])
+            .expect_err("unsupported");
+        assert_eq!(err.kind, ErrorKind::Unsupported);
+    }
+
+    #[test]
+    fn secrets_are_found_by_name() {
+        let secrets = [Secret { name: "A".into(), value: "1".into() }];
+        let ctx = Context { secrets: &secrets };
+        assert_eq!(ctx.secret("A"), Some("1"));
+        assert_eq!(ctx.secret("B"), None);
+    }
+}

@@ -288,8 +288,8 @@ async fn train_writes_artifacts_into_its_writable_output_folder_only() {
     let artifacts = mlops_tests::example_dir().join("artifacts");
     let limits = mlops_manifest::Limits { timeout: Duration::from_secs(10), ..tight_limits() };
     let d = deploy(&engine, &well_log, "well_log", limits, Some(&artifacts)).await;
-    let body =
-        std::fs::read(mlops_tests::example_dir().join("fixtures/train.json")).expect("fixture");
+    let body = std::fs::read(mlops_tests::example_dir().join("fixtures/training/fit.request.json"))
+        .expect("fixture");
     let req = mlops_server::codec::parse_request(&body).expect("request");
     let data =
         mlops_server::codec::decode_data(req.data.expect("data"), &mlops_engine::Schema::Any)
@@ -302,10 +302,23 @@ async fn train_writes_artifacts_into_its_writable_output_folder_only() {
     let params = well_log::load_params(&written).expect("a valid artifact");
     assert_eq!(params.training.rows, 400);
     assert!(params.training.r2 > 0.9, "{}", params.training.r2);
+}
 
-    // A model that does not train says so (the SDK's default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_training_run_that_writes_past_its_output_cap_is_stopped() {
+    let engine = engine(None);
     let probe = load(&engine, probe_wasm());
-    let p = deploy(&engine, &probe, "probe", tight_limits(), None).await;
-    let err = p.train(ask(json!({})), out.path()).await.expect_err("unsupported");
-    assert!(matches!(err, CallError::Model { kind: ErrorKind::Unsupported, .. }), "{err}");
+    // tight_limits: 8 MiB of output, 32 MiB of memory.
+    let d = deploy(&engine, &probe, "probe", tight_limits(), None).await;
+    let out = tempfile::tempdir().expect("tempdir");
+    let ok = d.train(ask(json!({"write_mb": 2})), out.path()).await.expect("within the cap");
+    assert_eq!(ok, [("written_mb".to_string(), "2".to_string())]);
+
+    let big = tempfile::tempdir().expect("tempdir");
+    let err = d.train(ask(json!({"write_mb": 4096})), big.path()).await.expect_err("stopped");
+    assert_eq!(err, CallError::OutputLimit { limit_bytes: 8 << 20 });
+    assert!(err.to_string().contains("output limit of 8 MiB"), "{err}");
+    let written = mlops_tests::folder_size(big.path());
+    assert!(written < 512 << 20, "stopped long before 4 GiB: {written} bytes");
+    println!("a runaway training run was stopped after writing {} MiB (cap 8 MiB)", written >> 20);
 }

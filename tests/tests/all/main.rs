@@ -3,4 +3,5 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests fail by panicking")]
 
 mod engine;
+mod openapi;
 mod registry;

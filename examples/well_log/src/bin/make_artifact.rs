@@ -6,8 +6,8 @@
 //!   fitted model gives;
 //! - `fixtures/bad_rdep.request.json` / `.expected.json`: a call the model
 //!   must refuse, and its error;
-//! - `fixtures/train.json`: 400 samples (seed 5) to send to the training
-//!   service.
+//! - `fixtures/training/fit.request.json` / `.expected.json`: 400 samples
+//!   (seed 5) for the training service, and the metadata it must return.
 //!
 //! Run from the repository root:
 //! `cargo run -p well-log --bin make-artifact` (writes next to this crate).

@@ -1,6 +1,7 @@
 //! `mlops-host deploy`: for each model of the settings file, build it, run
 //! its fixtures in the sandbox, and record the prediction service under its
-//! pinned and latest external ids.
+//! pinned and latest external ids (`--service training` deploys the
+//! training service instead; its fixtures are in `<fixtures>/training/`).
 //!
 //! Which artifacts a deploy uses:
 //! - in dev, the settings' `artifact_folder`, uploaded as a new version
@@ -13,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use mlops_manifest::{Env, ExternalId, ModelId, ModelSettings, ServiceKind};
+use mlops_manifest::{Env, ExternalId, ModelId, ModelSettings, ServiceKind, Version};
 use mlops_registry::{ArtifactManifest, LimitsRecord, Registry, SERVICE_FORMAT, ServiceRecord};
 
 use crate::UsageError;
@@ -30,9 +31,16 @@ pub struct Args {
     /// the Python framework did. [default: dev]
     #[arg(long, env = "MLOPS_ENV", value_name = "dev|test|prod")]
     pub env: Option<Env>,
+    /// The service to deploy.
+    #[arg(long, default_value = "prediction", value_name = "prediction|training")]
+    pub service: ServiceKind,
     /// Only these models (repeatable); all by default.
     #[arg(long = "model", value_name = "NAME")]
     pub models: Vec<String>,
+    /// Use this artifact version of the env (overrides the settings'
+    /// `artifact_version`), e.g. one a training service made.
+    #[arg(long, value_name = "N")]
+    pub artifact_version: Option<Version>,
     /// Build and run the fixtures, then stop (also TESTING_ONLY=true).
     #[arg(long, env = "TESTING_ONLY")]
     pub testing_only: bool,
@@ -67,7 +75,8 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     let registry = global.registry()?;
     let loader = global.loader(registry.clone(), engine.clone());
     for model in &settings.models {
-        let artifacts = plan(&registry, model, env).await?;
+        let artifacts =
+            plan(&registry, model, env, args.artifact_version.or(model.artifact_version)).await?;
         local::build(model, &settings).await?;
         let (bytes, component) = local::compile(&engine, model).await?;
         let test_folder = match &artifacts {
@@ -77,7 +86,8 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("cannot fetch {}", manifest.model_id()))?,
         };
-        local::run_fixtures(&engine, model, &component, test_folder.as_deref()).await?;
+        local::run_fixtures(&engine, model, &component, test_folder.as_deref(), args.service)
+            .await?;
         if args.testing_only {
             eprintln!("{}: tested only (--testing-only); nothing deployed", model.model_name);
             continue;
@@ -110,12 +120,12 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         };
         let digest =
             registry.put_blob(bytes.clone()).await.context("cannot store the component")?;
-        let record = service_record(model, env, &manifest, digest, bytes.len() as u64);
+        let record =
+            service_record(model, env, args.service, &manifest, digest, bytes.len() as u64);
         let pinned = record.external_id.clone();
         // The pinned version first, then the alias in one atomic write:
         // callers of the alias never find it missing.
-        registry.put_service(&record).await.context("cannot record the service")?;
-        registry.put_service(&record.as_alias()).await.context("cannot switch the latest alias")?;
+        registry.publish_service(&record).await.context("cannot record the service")?;
         eprintln!(
             "{}: deployed {pinned} and {} → {}",
             model.model_name,
@@ -132,9 +142,14 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
 
 /// Decides, before anything is built, which artifacts the deploy uses, so
 /// a deploy that cannot succeed stops early.
-async fn plan(registry: &Registry, model: &ModelSettings, env: Env) -> anyhow::Result<Artifacts> {
+async fn plan(
+    registry: &Registry,
+    model: &ModelSettings,
+    env: Env,
+    pinned: Option<Version>,
+) -> anyhow::Result<Artifacts> {
     let name = &model.model_name;
-    let version = match (model.artifact_version, env) {
+    let version = match (pinned, env) {
         (Some(v), _) => v,
         (None, Env::Dev) => return Ok(Artifacts::Upload(model.artifact_folder.clone())),
         (None, _) => registry.latest_version(name, env).await?.with_context(|| {
@@ -155,25 +170,21 @@ async fn plan(registry: &Registry, model: &ModelSettings, env: Env) -> anyhow::R
 fn service_record(
     model: &ModelSettings,
     env: Env,
+    kind: ServiceKind,
     manifest: &ArtifactManifest,
     component: String,
     component_size: u64,
 ) -> ServiceRecord {
-    let info = model.service_info(ServiceKind::Prediction);
+    let info = model.service_info(kind);
     let mut metadata = info.metadata.clone();
     metadata.insert("version".into(), manifest.version.to_string());
     metadata.insert("model_id".into(), manifest.model_id().to_string());
     ServiceRecord {
         format: SERVICE_FORMAT.to_string(),
-        external_id: ExternalId::pinned(
-            model.model_name.clone(),
-            ServiceKind::Prediction,
-            env,
-            manifest.version,
-        ),
+        external_id: ExternalId::pinned(model.model_name.clone(), kind, env, manifest.version),
         alias_of: None,
         model: model.model_name.clone(),
-        service: ServiceKind::Prediction,
+        service: kind,
         env,
         model_id: manifest.model_id(),
         component,

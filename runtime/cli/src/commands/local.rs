@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use mlops_engine::{DeploymentSpec, Engine, LoadedComponent};
-use mlops_manifest::{ModelId, ModelSettings, Settings};
+use mlops_manifest::{ExternalId, ModelId, ModelSettings, ServiceKind, Settings};
 use mlops_server::Service;
 use mlops_server::fixtures::{self, FixtureResult};
 
@@ -102,8 +102,14 @@ pub async fn run_fixtures(
     model: &ModelSettings,
     component: &LoadedComponent,
     artifact_folder: Option<&Path>,
+    kind: ServiceKind,
 ) -> anyhow::Result<()> {
-    let Some(dir) = &model.fixtures else {
+    let dir = match (kind, &model.fixtures) {
+        (ServiceKind::Prediction, Some(dir)) => Some(dir.clone()),
+        (ServiceKind::Training, Some(dir)) => Some(dir.join("training")).filter(|d| d.is_dir()),
+        (_, None) => None,
+    };
+    let Some(dir) = &dir else {
         eprintln!(
             "{}: no fixtures (set `fixtures` in the settings to test before deploying)",
             model.model_name
@@ -133,7 +139,14 @@ pub async fn run_fixtures(
     let local_id =
         ModelId { model: model.model_name.clone(), env: mlops_manifest::Env::Dev, version: 1 };
     let service = Arc::new(Service::new(deployment, &local_id));
-    let results = fixtures::run_fixtures(&service, &fixtures).await;
+    let training = match kind {
+        ServiceKind::Prediction => None,
+        ServiceKind::Training => {
+            Some(ExternalId::latest(model.model_name.clone(), kind, mlops_manifest::Env::Dev))
+        }
+    };
+    eprintln!("{}: running {} {kind} fixture(s) in the sandbox", model.model_name, fixtures.len());
+    let results = fixtures::run_fixtures(&service, &fixtures, training.as_ref()).await;
     report(model, &results)
 }
 

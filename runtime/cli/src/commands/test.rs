@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use mlops_manifest::ServiceKind;
+
 use crate::commands::local;
 use crate::context::GlobalArgs;
 
@@ -22,7 +24,10 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     for model in &settings.models {
         local::build(model, &settings).await?;
         let (_, component) = local::compile(&engine, model).await?;
-        local::run_fixtures(&engine, model, &component, model.artifact_folder.as_deref()).await?;
+        for kind in [ServiceKind::Prediction, ServiceKind::Training] {
+            local::run_fixtures(&engine, model, &component, model.artifact_folder.as_deref(), kind)
+                .await?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,10 +4,61 @@
 mod cli;
 mod models;
 mod serve;
+mod services;
 
 use std::path::Path;
 
 /// The binary cargo built for these tests.
 pub fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_mlops-host"))
+}
+
+/// A store and a cache in a temporary folder, and `mlops-host` on them.
+pub struct Host {
+    pub dir: tempfile::TempDir,
+}
+
+impl Default for Host {
+    fn default() -> Host {
+        Host { dir: tempfile::tempdir().expect("tempdir") }
+    }
+}
+
+impl Host {
+    pub fn new() -> Host {
+        Host::default()
+    }
+
+    pub fn store(&self) -> std::path::PathBuf {
+        self.dir.path().join("store")
+    }
+
+    pub fn cmd(&self) -> std::process::Command {
+        mlops_tests::host_command(bin(), &self.store(), &self.dir.path().join("cache"))
+    }
+
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        self.cmd().args(args).output().expect("run mlops-host")
+    }
+
+    /// Runs, checks it succeeded, returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        serde_json::from_str(&self.ok(args)).expect("JSON on stdout")
+    }
+
+    /// `serve` on a free port, watching the store every 200 ms.
+    pub fn serve(&self, env: &[(&str, &str)]) -> mlops_tests::HostProcess {
+        let mut cmd = self.cmd();
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--watch-interval", "0.2"]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        mlops_tests::HostProcess::start(cmd)
+    }
 }

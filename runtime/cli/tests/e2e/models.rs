@@ -1,44 +1,15 @@
 //! `mlops-host models …` and deploys across environments.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use mlops_tests::{HostProcess, example_dir, host_command, repo_root, well_log_wasm};
+use mlops_tests::{example_dir, repo_root, well_log_wasm};
+
+use crate::Host;
 use serde_json::Value;
 
-/// A store, a cache and a way to run `mlops-host` on them.
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env { dir: tempfile::tempdir().expect("tempdir") }
-    }
-
-    fn store(&self) -> PathBuf {
-        self.dir.path().join("store")
-    }
-
-    fn cmd(&self) -> Command {
-        host_command(crate::bin(), &self.store(), &self.dir.path().join("cache"))
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).output().expect("run mlops-host")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        serde_json::from_str(&self.ok(args)).expect("JSON on stdout")
-    }
-
+impl Host {
     /// Every object in the store (relative paths), sorted.
     fn objects(&self) -> Vec<String> {
         fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
@@ -88,7 +59,7 @@ fn settings(dir: &Path, docs: &[(&str, &str)]) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promotion_dev_test_prod_keeps_provenance_copies_no_bytes_and_serves_the_env_model_id() {
-    let env = Env::new();
+    let env = Host::new();
     let s = settings(env.dir.path(), &[("well_log", "")]);
     let s = s.to_str().expect("utf-8");
     env.ok(&["deploy", "-f", s]);
@@ -137,9 +108,7 @@ async fn promotion_dev_test_prod_keeps_provenance_copies_no_bytes_and_serves_the
     env.ok(&["deploy", "-f", s, "--env", "prod"]);
     assert_eq!(env.blobs(), blobs, "deploys to test and prod upload nothing");
 
-    let mut serve = env.cmd();
-    serve.args(["serve", "--listen", "127.0.0.1:0"]);
-    let host = HostProcess::start(serve);
+    let host = env.serve(&[]);
     let body = std::fs::read(example_dir().join("fixtures/predict.request.json")).expect("fixture");
     for e in ["dev", "test", "prod"] {
         let (status, resp) =
@@ -151,7 +120,7 @@ async fn promotion_dev_test_prod_keeps_provenance_copies_no_bytes_and_serves_the
 
 #[test]
 fn every_pinned_model_of_a_multi_model_file_keeps_its_version() {
-    let env = Env::new();
+    let env = Host::new();
     let folder = example_dir().join("artifacts");
     let folder = folder.to_str().expect("utf-8");
     for name in ["first", "last"] {
@@ -194,7 +163,7 @@ fn every_pinned_model_of_a_multi_model_file_keeps_its_version() {
 
 #[test]
 fn a_process_killed_mid_upload_leaves_no_version_and_the_next_upload_gets_the_next_number() {
-    let env = Env::new();
+    let env = Host::new();
     let small = tempfile::tempdir().expect("tempdir");
     std::fs::write(small.path().join("a.txt"), "first").expect("write");
     env.ok(&["models", "upload", "crashy", small.path().to_str().expect("utf-8")]);
@@ -238,7 +207,7 @@ fn a_process_killed_mid_upload_leaves_no_version_and_the_next_upload_gets_the_ne
 
 #[test]
 fn a_blob_altered_on_disk_is_named_on_download() {
-    let env = Env::new();
+    let env = Host::new();
     let folder = example_dir().join("artifacts");
     env.ok(&["models", "upload", "well_log", folder.to_str().expect("utf-8")]);
     let manifest: Value = serde_json::from_slice(
@@ -266,7 +235,7 @@ fn a_blob_altered_on_disk_is_named_on_download() {
 
 #[test]
 fn download_checks_and_writes_the_files() {
-    let env = Env::new();
+    let env = Host::new();
     let folder = example_dir().join("artifacts");
     env.ok(&[
         "models",
@@ -296,7 +265,7 @@ fn download_checks_and_writes_the_files() {
 
 #[test]
 fn delete_asks_refuses_prod_without_the_flag_and_keeps_served_versions() {
-    let env = Env::new();
+    let env = Host::new();
     let s = settings(env.dir.path(), &[("well_log", "")]);
     env.ok(&["deploy", "-f", s.to_str().expect("utf-8")]);
     let folder = example_dir().join("artifacts");
@@ -327,7 +296,7 @@ fn delete_asks_refuses_prod_without_the_flag_and_keeps_served_versions() {
 
 #[test]
 fn bad_input_is_named_and_writes_nothing() {
-    let env = Env::new();
+    let env = Host::new();
     let folder = example_dir().join("artifacts");
     let folder = folder.to_str().expect("utf-8");
     env.ok(&["models", "upload", "well_log", folder]);

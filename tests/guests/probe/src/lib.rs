@@ -116,6 +116,23 @@ impl Model for Probe {
     fn signature() -> Signature {
         Signature { inputs: Schema::Json, outputs: Schema::Json }
     }
+
+    /// Writes `{"write_mb": n}` MiB into the output folder, 1 MiB per file.
+    fn train(
+        data: Payload,
+        folder: &std::path::Path,
+        _ctx: &Context<'_>,
+    ) -> Result<Vec<(String, String)>, ModelError> {
+        let req: Value = serde_json::from_str(data.json()?)
+            .map_err(|e| ModelError::bad_input(format!("not JSON: {e}")))?;
+        let mb = req["write_mb"].as_u64().unwrap_or(1);
+        let block = vec![7u8; 1 << 20];
+        for i in 0..mb {
+            std::fs::write(folder.join(format!("part-{i}.bin")), &block)
+                .map_err(|e| ModelError::internal(format!("write: {e}")))?;
+        }
+        Ok(vec![("written_mb".to_string(), mb.to_string())])
+    }
 }
 
 /// Never returns.

@@ -1,0 +1,134 @@
+//! Bearer tokens: an admin token for deploy, delete and redeploy, a caller
+//! token for calls. Open until configured. Tokens are compared in constant
+//! time (as blake3 digests, whose equality is constant-time) and never
+//! logged.
+
+use hyper::HeaderMap;
+use hyper::StatusCode;
+use hyper::header::AUTHORIZATION;
+
+/// What a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (health, readiness, metrics).
+    Open,
+    /// The caller token, or the admin token (calls, listings, inference).
+    Caller,
+    /// The admin token (deploy, delete, redeploy).
+    Admin,
+}
+
+/// The configured tokens, kept only as digests.
+#[derive(Clone, Default)]
+pub struct Auth {
+    admin: Option<blake3::Hash>,
+    caller: Option<blake3::Hash>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("admin", &self.admin.map(|_| "<set>"))
+            .field("caller", &self.caller.map(|_| "<set>"))
+            .finish()
+    }
+}
+
+impl Auth {
+    /// Tokens; `None` or empty leaves that level unconfigured.
+    pub fn new(admin: Option<&str>, caller: Option<&str>) -> Auth {
+        let digest =
+            |t: Option<&str>| t.filter(|t| !t.is_empty()).map(|t| blake3::hash(t.as_bytes()));
+        Auth { admin: digest(admin), caller: digest(caller) }
+    }
+
+    /// Whether `headers` may use a route needing `access`; otherwise the
+    /// status (401 no or wrong token, 403 a valid token of too low a level)
+    /// and a message that says which token is needed, never what was sent.
+    pub fn check(&self, headers: &HeaderMap, access: Access) -> Result<(), (StatusCode, String)> {
+        let presented = headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(|t| blake3::hash(t.trim().as_bytes()));
+        let is_admin = matches!((presented, self.admin), (Some(p), Some(a)) if p == a);
+        let is_caller = matches!((presented, self.caller), (Some(p), Some(c)) if p == c);
+        let unauthorized = |what: &str| {
+            Err((
+                StatusCode::UNAUTHORIZED,
+                format!("this route needs {what}: send `Authorization: Bearer <token>`"),
+            ))
+        };
+        match access {
+            Access::Open => Ok(()),
+            // Without a caller token, calls are open (even with an admin token).
+            Access::Caller if self.caller.is_none() || is_caller || is_admin => Ok(()),
+            Access::Caller => unauthorized("the caller token"),
+            Access::Admin => {
+                if is_admin || (self.admin.is_none() && self.caller.is_none()) {
+                    Ok(())
+                } else if is_caller {
+                    Err((
+                        StatusCode::FORBIDDEN,
+                        "the caller token cannot do this: it needs the admin token".into(),
+                    ))
+                } else if self.admin.is_none() {
+                    Err((
+                        StatusCode::FORBIDDEN,
+                        "admin routes are off: this host has no admin token".into(),
+                    ))
+                } else {
+                    unauthorized("the admin token")
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hyper::header::HeaderValue;
+
+    use super::*;
+
+    fn with(token: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Some(t) = token {
+            h.insert(AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {t}")).expect("header"));
+        }
+        h
+    }
+
+    fn status(auth: &Auth, token: Option<&str>, access: Access) -> u16 {
+        auth.check(&with(token), access).err().map_or(200, |(s, _)| s.as_u16())
+    }
+
+    #[test]
+    fn open_until_configured() {
+        let auth = Auth::new(None, None);
+        assert_eq!(status(&auth, None, Access::Admin), 200);
+        assert_eq!(status(&auth, None, Access::Caller), 200);
+    }
+
+    #[test]
+    fn tokens_gate_by_level() {
+        let auth = Auth::new(Some("adm"), Some("call"));
+        assert_eq!(status(&auth, None, Access::Caller), 401);
+        assert_eq!(status(&auth, Some("wrong"), Access::Caller), 401);
+        assert_eq!(status(&auth, Some("call"), Access::Caller), 200);
+        assert_eq!(status(&auth, Some("adm"), Access::Caller), 200);
+        assert_eq!(status(&auth, Some("call"), Access::Admin), 403);
+        assert_eq!(status(&auth, None, Access::Admin), 401);
+        assert_eq!(status(&auth, Some("adm"), Access::Admin), 200);
+        assert_eq!(status(&auth, None, Access::Open), 200);
+    }
+
+    #[test]
+    fn messages_never_echo_the_token() {
+        let auth = Auth::new(Some("zq9-admin-token"), Some("kx7-caller-token"));
+        let (_, msg) = auth.check(&with(Some("s3cr3t-guess")), Access::Admin).expect_err("refused");
+        assert!(!msg.contains("s3cr3t"), "{msg}");
+        let debug = format!("{auth:?}");
+        assert!(!debug.contains("zq9") && !debug.contains("kx7"), "Debug hides tokens: {debug}");
+    }
+}
