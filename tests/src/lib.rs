@@ -74,6 +74,7 @@ pub async fn try_deploy(
         artifact_dir: artifact_dir.map(Path::to_path_buf),
         limits,
         secrets,
+        profile: false,
     };
     engine.deploy(component, spec).await
 }

@@ -36,6 +36,8 @@ enum Command {
     Call(commands::call::Args),
     /// Run the models' fixtures in the sandbox, without deploying.
     Test(commands::test::Args),
+    /// Measure a model: cold start, warm latency by phase, HTTP throughput.
+    Bench(commands::bench::Args),
     /// The Model Manager: upload, promote, list, download, delete artifact
     /// versions; collect unused files.
     #[command(subcommand)]
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => commands::serve::run(&cli.global, args).await,
             Command::Call(args) => commands::call::run(&cli.global, args).await,
             Command::Test(args) => commands::test::run(&cli.global, args).await,
+            Command::Bench(args) => commands::bench::run(&cli.global, args).await,
             Command::Models(cmd) => commands::models::run(&cli.global, cmd).await,
             Command::Services(cmd) => commands::services::run(&cli.global, cmd).await,
         }

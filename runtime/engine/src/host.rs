@@ -40,6 +40,8 @@ pub(crate) struct HostState {
     pub(crate) log_lines: u32,
     /// For a training run: the output folder and its cap.
     pub(crate) output_watch: Option<OutputWatch>,
+    /// When profiling: when the call entered and left wasm (and host).
+    pub(crate) trace: Option<Vec<(std::time::Instant, wasmtime::CallHook)>>,
 }
 
 /// Watches a training run's output folder against its cap.
@@ -77,6 +79,9 @@ pub(crate) fn folder_size(dir: &std::path::Path) -> u64 {
 impl HostState {
     /// Resets per-call state before a call.
     pub(crate) fn start_call(&mut self, deadline: Instant) {
+        if let Some(trace) = self.trace.as_mut() {
+            trace.clear();
+        }
         self.deadline = Some(deadline);
         self.timed_out = false;
         self.limiter.refused = false;

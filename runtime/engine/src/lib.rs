@@ -24,7 +24,8 @@ use wasmtime::component::{HasSelf, Linker};
 pub use bindings::types::{Column, ColumnData, DataType, Field, Frame, Payload, Schema, Signature};
 pub use cache::{CacheOutcome, LoadedComponent};
 pub use deployment::{
-    ARTIFACTS_GUEST_PATH, Deployment, DeploymentSpec, DeploymentStats, OUTPUT_GUEST_PATH,
+    ARTIFACTS_GUEST_PATH, CallPhases, Deployment, DeploymentSpec, DeploymentStats,
+    OUTPUT_GUEST_PATH,
 };
 pub use error::{CallError, EngineError, ErrorKind};
 

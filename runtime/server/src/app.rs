@@ -66,7 +66,7 @@ struct Inner {
     loader: Loader,
     options: AppOptions,
     metrics: Metrics,
-    services: RwLock<BTreeMap<ExternalId, Entry>>,
+    services: RwLock<BTreeMap<ExternalId, Arc<Entry>>>,
     /// Serializes syncs (the watcher's and an admin route's).
     syncing: tokio::sync::Mutex<()>,
     synced_once: AtomicBool,
@@ -117,7 +117,7 @@ impl App {
             self.0.loader.registry.services().await.map_err(|e| e.to_string())?;
         let current = self.snapshot();
         let mut report = LoadReport::default();
-        let mut next: BTreeMap<ExternalId, Entry> = BTreeMap::new();
+        let mut next: BTreeMap<ExternalId, Arc<Entry>> = BTreeMap::new();
         let mut shared: Vec<(ServiceRecord, Arc<Service>)> = current
             .values()
             .filter_map(|e| match &e.state {
@@ -157,14 +157,14 @@ impl App {
                     report.failed.push((id.to_string(), error.clone()));
                     match current.get(&id) {
                         // Keep serving what worked.
-                        Some(old @ Entry { state: State::Ready(_), .. }) => {
-                            Entry { update_error: Some(error), ..old.clone() }
+                        Some(old) if matches!(old.state, State::Ready(_)) => {
+                            Entry { update_error: Some(error), ..Entry::clone(old) }
                         }
                         _ => Entry { record, state: State::Failed(error), update_error: None },
                     }
                 }
             };
-            next.insert(id, entry);
+            next.insert(id, Arc::new(entry));
         }
         for (name, err) in unreadable {
             tracing::error!(service = %name, "cannot read the service record: {err}");
@@ -211,11 +211,11 @@ impl App {
         &self.0.metrics
     }
 
-    fn snapshot(&self) -> BTreeMap<ExternalId, Entry> {
+    fn snapshot(&self) -> BTreeMap<ExternalId, Arc<Entry>> {
         self.0.services.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    fn entry(&self, id: &ExternalId) -> Option<Entry> {
+    fn entry(&self, id: &ExternalId) -> Option<Arc<Entry>> {
         self.0.services.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(id).cloned()
     }
 
@@ -320,14 +320,15 @@ impl App {
     /// the response envelope: a prediction, or for a training service a new
     /// artifact version.
     pub async fn call(&self, id: &ExternalId, body: &[u8]) -> CallOutcome {
-        match self.entry(id) {
+        let entry = self.entry(id);
+        match entry.as_deref() {
             Some(Entry { state: State::Ready(service), record, .. }) => match record.service {
                 ServiceKind::Prediction => {
-                    call::invoke(&service, body, &self.0.loader.registry).await
+                    call::invoke(service, body, &self.0.loader.registry).await
                 }
                 ServiceKind::Training => {
                     call::train(
-                        &service,
+                        service,
                         id,
                         body,
                         &self.0.loader.registry,
@@ -439,7 +440,7 @@ impl App {
         json_response(StatusCode::OK, &json!({ "services": list }))
     }
 
-    fn lookup(&self, id: &str) -> Result<(ExternalId, Entry), Response<Full<Bytes>>> {
+    fn lookup(&self, id: &str) -> Result<(ExternalId, Arc<Entry>), Response<Full<Bytes>>> {
         let id = parse_id(id)?;
         match self.entry(&id) {
             Some(e) => Ok((id, e)),
@@ -584,7 +585,7 @@ impl App {
         &self,
         name: &str,
         version: Option<&str>,
-    ) -> Result<(ExternalId, Entry, Arc<Service>), (StatusCode, String)> {
+    ) -> Result<OipTarget, (StatusCode, String)> {
         let full = match version {
             Some(v) => format!("{name}-{v}"),
             None => name.to_string(),
@@ -677,6 +678,9 @@ impl App {
         }
     }
 }
+
+/// The service an OIP route names: its id, entry and loaded service.
+type OipTarget = (ExternalId, Arc<Entry>, Arc<Service>);
 
 /// `POST /services`.
 #[derive(Debug, Deserialize)]

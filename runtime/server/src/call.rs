@@ -93,6 +93,8 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let mut body = std::pin::pin!(body);
+    // Most bodies arrive in one piece: keep it without a copy.
+    let mut first: Option<Bytes> = None;
     let mut buf = bytes::BytesMut::new();
     let mut total: u64 = 0;
     while let Some(frame) = body.frame().await {
@@ -111,9 +113,17 @@ where
             let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
             return Err(BodyError::TooLarge);
         }
-        buf.extend_from_slice(&data);
+        match first.take() {
+            None if buf.is_empty() => first = Some(data),
+            earlier => {
+                if let Some(earlier) = earlier {
+                    buf.extend_from_slice(&earlier);
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
     }
-    Ok(buf.freeze())
+    Ok(first.unwrap_or_else(|| buf.freeze()))
 }
 
 /// Runs a training service: `train` in the sandbox with a fresh, writable,
@@ -223,7 +233,7 @@ pub fn call_status(e: &CallError) -> StatusCode {
 
 /// `{"status":"ok","prediction":…,"prediction_file":…,"model_id":…}`, with
 /// the prediction's JSON (already encoded) copied in rather than re-parsed.
-fn ok_envelope(prediction: &[u8], prediction_file: Option<&str>, model_id: &str) -> Bytes {
+pub fn ok_envelope(prediction: &[u8], prediction_file: Option<&str>, model_id: &str) -> Bytes {
     let quote = |s: &str| serde_json::Value::from(s).to_string();
     let file = prediction_file.map_or_else(|| "null".to_string(), quote);
     let mut out = Vec::with_capacity(prediction.len() + file.len() + model_id.len() + 64);

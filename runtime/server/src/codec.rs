@@ -7,7 +7,6 @@
 //! a validity bitmap, which cross into the guest as single copies.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
 use mlops_engine::{Column, ColumnData, DataType, Field, Frame, Payload, Schema};
@@ -71,11 +70,9 @@ pub fn decode_data(data: &RawValue, inputs: &Schema) -> Result<Payload, String> 
 }
 
 fn decode_frame(data: &RawValue, fields: &[Field]) -> Result<Frame, String> {
-    let declared: HashMap<&str, DataType> =
-        fields.iter().map(|f| (f.name.as_str(), f.type_)).collect();
     let mut de = serde_json::Deserializer::from_str(data.get());
     let frame =
-        FrameSeed { declared: &declared }.deserialize(&mut de).map_err(|e| strip_position(&e))?;
+        FrameSeed { declared: fields }.deserialize(&mut de).map_err(|e| strip_position(&e))?;
     let missing: Vec<&str> = fields
         .iter()
         .filter(|f| f.required && !frame.columns.iter().any(|c| c.name == f.name))
@@ -132,7 +129,8 @@ pub fn data_len(d: &ColumnData) -> usize {
 }
 
 struct FrameSeed<'a> {
-    declared: &'a HashMap<&'a str, DataType>,
+    /// A handful of fields: a linear search beats hashing.
+    declared: &'a [Field],
 }
 
 impl<'de> DeserializeSeed<'de> for FrameSeed<'_> {
@@ -158,7 +156,7 @@ impl<'de> Visitor<'de> for FrameSeed<'_> {
             if columns.iter().any(|c| c.name == name) {
                 return Err(de::Error::custom(format!("column `{name}` appears twice")));
             }
-            let ty = self.declared.get(name.as_ref()).copied();
+            let ty = self.declared.iter().find(|f| f.name == name).map(|f| f.type_);
             let (data, validity) = map.next_value_seed(ColumnSeed { name: &name, ty })?;
             columns.push(Column { name: name.into_owned(), data, validity });
         }

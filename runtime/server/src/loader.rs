@@ -111,6 +111,7 @@ impl Loader {
             artifact_dir,
             limits: record.limits(),
             secrets,
+            profile: false,
         };
         let deployment = self.engine.deploy(&component, spec).await.map_err(|e| e.to_string())?;
         let from_cache = component.outcome == mlops_engine::CacheOutcome::Loaded;

@@ -13,13 +13,13 @@ use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
-    service: String,
-    status: String,
+    service: Arc<str>,
+    status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ServiceLabels {
-    service: String,
+    service: Arc<str>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -86,12 +86,12 @@ impl Metrics {
 
     /// A call to `service` ended with `status` after `took`.
     pub fn call(&self, service: &str, status: u16, took: Duration) {
-        let labels = CallLabels { service: service.to_string(), status: status.to_string() };
-        self.0.calls.get_or_create(&labels).inc();
+        let service: Arc<str> = Arc::from(service);
         self.0
             .latency
-            .get_or_create(&ServiceLabels { service: service.to_string() })
+            .get_or_create(&ServiceLabels { service: service.clone() })
             .observe(took.as_secs_f64());
+        self.0.calls.get_or_create(&CallLabels { service, status }).inc();
     }
 
     /// A component was loaded from the cache (`hit`) or compiled.
@@ -112,7 +112,7 @@ impl Metrics {
         self.0.instances.clear();
         self.0.traps.clear();
         for (service, instances, traps) in services {
-            let labels = ServiceLabels { service: service.clone() };
+            let labels = ServiceLabels { service: Arc::from(service.as_str()) };
             self.0
                 .instances
                 .get_or_create(&labels)

@@ -322,3 +322,34 @@ async fn a_training_run_that_writes_past_its_output_cap_is_stopped() {
     assert!(written < 512 << 20, "stopped long before 4 GiB: {written} bytes");
     println!("a runaway training run was stopped after writing {} MiB (cap 8 MiB)", written >> 20);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_goes_away_mid_call_does_not_cost_the_warm_instance() {
+    let engine = engine(None);
+    let probe = load(&engine, probe_wasm());
+    let limits = mlops_manifest::Limits {
+        max_instances: 1,
+        timeout: Duration::from_secs(5),
+        ..tight_limits()
+    };
+    let d = deploy(&engine, &probe, "probe", limits, None).await;
+    // The caller gives up after 50 ms of a 400 ms call.
+    let abandoned = tokio::time::timeout(
+        Duration::from_millis(50),
+        d.predict(ask(json!({"op": "sleep_ms", "ms": 400}))),
+    );
+    assert!(abandoned.await.is_err(), "the call was still running");
+    // The call finishes on its own and its instance returns to the pool.
+    let started = Instant::now();
+    while d.stats().calls < 1 {
+        assert!(started.elapsed() < Duration::from_secs(5), "the abandoned call never finished");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let out = answer(d.predict(ask(json!({"op": "count"}))).await.expect("count"));
+    assert_eq!(
+        (out["inits"].as_u64(), out["calls"].as_u64()),
+        (Some(1), Some(2)),
+        "the same instance, not a new one"
+    );
+    assert_eq!(d.stats().instances, 1);
+}

@@ -129,6 +129,7 @@ pub async fn run_fixtures(
         artifact_dir: artifact_folder.map(Path::to_path_buf),
         limits: model.limits.clone(),
         secrets: crate::context::model_secrets(model)?,
+        profile: false,
     };
     let deployment = engine
         .deploy(component, spec)

@@ -1,3 +1,4 @@
+pub mod bench;
 pub mod call;
 pub mod deploy;
 pub mod local;

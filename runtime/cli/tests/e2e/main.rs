@@ -1,6 +1,7 @@
 //! The `mlops-host` binary end to end, one test binary for all areas.
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests fail by panicking")]
 
+mod bench;
 mod cli;
 mod models;
 mod serve;

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Compares, in one run on this machine, with the same requests, the same
+# load generator (wrk) and the same concurrency:
+#   1. the example model compiled natively and called in-process (the floor);
+#   2. mlops-host in-process (engine call) and over HTTP;
+#   3. the same model in Python: FastAPI + uvicorn, and MLflow's pyfunc
+#      scoring server (`mlflow models serve`), installed from PyPI into a
+#      virtual environment under target/.
+# Writes bench/results/<date>.json and .md and updates the table in README.md.
+#
+#   bench/compare.sh            (BENCH_SECONDS=8 per point by default)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+seconds="${BENCH_SECONDS:-8}"
+date="$(date -u +%Y-%m-%d)"
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+say() { echo "compare: $*" >&2; }
+
+# --- tools -------------------------------------------------------------
+command -v wrk >/dev/null || { say "installing wrk"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+venv="$root/target/bench-venv"
+if ! "$venv/bin/python" -c 'import fastapi, uvicorn, mlflow, numpy, pandas' 2>/dev/null; then
+    say "installing FastAPI, uvicorn and MLflow into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet fastapi "uvicorn[standard]" mlflow numpy pandas
+fi
+say "building mlops-host and the native floor (release)"
+cargo build --release --quiet -p mlops-host -p mlops-bench --bins
+host="$root/target/release/mlops-host"
+artifact="$root/examples/well_log/artifacts/model.json"
+
+# --- requests ----------------------------------------------------------
+"$venv/bin/python" - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+req = json.load(open("examples/well_log/fixtures/predict.request.json"))
+row = {k: [v[0]] for k, v in req["data"].items()}
+json.dump({"data": row}, open(f"{work}/one.json", "w"))
+cols = ["ACS", "RDEP", "DEN"]
+json.dump({"dataframe_split": {"columns": cols, "data": [[row[c][0] for c in cols]]}}, open(f"{work}/one-mlflow.json", "w"))
+PY
+cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+mem="$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+os="$(. /etc/os-release && echo "$PRETTY_NAME"), Linux $(uname -r)"
+wrkv="$( (wrk -v 2>&1 || true) | head -1 | awk '{print $2}')"
+cat > "$work/machine.json" <<JSON
+{"cpu": "$cpu", "cpus": $(nproc), "memory": "$mem", "os": "$os", "wrk": "$wrkv", "seconds": $seconds,
+ "rustc": "$(rustc --version)", "python": "$("$venv/bin/python" --version)",
+ "mlflow": "$("$venv/bin/python" -c 'import mlflow; print(mlflow.__version__)')",
+ "fastapi": "$("$venv/bin/python" -c 'import fastapi; print(fastapi.__version__)')"}
+JSON
+
+# --- in-process --------------------------------------------------------
+say "native floor"
+"$root/target/release/native" "$artifact" "$root/examples/well_log/fixtures/predict.request.json" 1,100,10000,100000 > "$work/native.json"
+
+export MLOPS_STORE="$work/store" MLOPS_CACHE_DIR="$work/cache"
+say "deploying the example (builds its component)"
+"$host" deploy --settings examples/well_log/mlops_settings.yaml >/dev/null 2>&1
+component="$root/target/guests/wasm32-wasip2/guest/well_log.wasm"
+say "mlops-host in-process"
+"$host" bench "$component" --artifacts "$root/examples/well_log/artifacts" \
+    --request examples/well_log/fixtures/predict.request.json --rows 1,100,10000,100000 --no-http --format json > "$work/inproc.json"
+
+# --- HTTP --------------------------------------------------------------
+# start_server <name> <port> <url> <body> <command…>: starts it, times the
+# way to its first good prediction, leaves its pid in $server_pid.
+start_server() {
+    local name="$1" port="$2" url="$3" body="$4"
+    shift 4
+    local t0 t1
+    t0=$(date +%s%N)
+    "$@" > "$work/$name.log" 2>&1 &
+    server_pid=$!
+    pids+=("$server_pid")
+    for _ in $(seq 1 6000); do
+        if curl -sf -o /dev/null -H 'Content-Type: application/json' --data-binary "@$body" "$url"; then break; fi
+        sleep 0.005
+    done
+    curl -sf -o /dev/null -H 'Content-Type: application/json' --data-binary "@$body" "$url" \
+        || { say "$name did not start:"; tail -20 "$work/$name.log" >&2; exit 1; }
+    t1=$(date +%s%N)
+    echo $(( (t1 - t0) / 1000000 )) > "$work/start-ms-$name"
+}
+
+# Sum of the resident memory of a process and its children, KiB.
+rss_tree() {
+    local pid="$1" total=0 child
+    total=$(ps -o rss= -p "$pid" | tr -d ' ')
+    for child in $(pgrep -P "$pid" || true); do
+        total=$(( total + $(rss_tree "$child") ))
+    done
+    echo "$total"
+}
+
+load() {
+    local name="$1" url="$2" body="$3" c threads
+    for c in 1 8 32; do
+        threads=$([ "$c" -eq 1 ] && echo 1 || echo 2)
+        say "$name: wrk -c$c -t$threads -d${seconds}s"
+        BODY_FILE="$body" wrk -t"$threads" -c"$c" -d"${seconds}s" -s bench/peers/wrk.lua "$url" | tail -1 > "$work/wrk-$name-c$c.json"
+    done
+    printf '{"start_to_first_ms": %s, "rss_kib": %s}\n' "$(cat "$work/start-ms-$name")" "$(rss_tree "$server_pid")" > "$work/start-$name.json"
+    kill "$server_pid"
+    wait "$server_pid" 2>/dev/null || true
+}
+
+url="http://127.0.0.1:18181/services/well_log-prediction-dev/call"
+start_server mlops 18181 "$url" "$work/one.json" "$host" serve --listen 127.0.0.1:18181
+load mlops "$url" "$work/one.json"
+
+url="http://127.0.0.1:18182/services/well_log-prediction-dev/call"
+start_server fastapi 18182 "$url" "$work/one.json" env MODEL_JSON="$artifact" \
+    "$venv/bin/uvicorn" --app-dir bench/peers fastapi_app:app --host 127.0.0.1 --port 18182 --workers 2 --log-level warning
+load fastapi "$url" "$work/one.json"
+
+"$venv/bin/python" bench/peers/mlflow_model.py "$artifact" "$work/mlflow-model" >/dev/null 2>&1
+url="http://127.0.0.1:18183/invocations"
+start_server mlflow 18183 "$url" "$work/one-mlflow.json" env PATH="$venv/bin:$PATH" MLFLOW_TRACKING_URI="file://$work/mlruns" \
+    "$venv/bin/mlflow" models serve -m "$work/mlflow-model" --env-manager local -h 127.0.0.1 -p 18183 -w 2
+load mlflow "$url" "$work/one-mlflow.json"
+
+"$venv/bin/python" bench/report.py "$work" "$date"
+say "wrote bench/results/$date.json and .md, and the table in README.md"
