@@ -327,6 +327,7 @@ fn service(model_id: &str, external_id: &str) -> ServiceRecord {
         metadata: BTreeMap::new(),
         limits: LimitsRecord::from(&mlops_manifest::Limits::default()),
         secrets: Vec::new(),
+        prediction_files: Default::default(),
         deployed: mlops_registry::now(),
         deployed_by: "t".into(),
     }

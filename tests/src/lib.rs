@@ -3,6 +3,7 @@
 //! `mlops-host` process on loopback.
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "test support code")]
 
+pub mod cdf_server;
 pub mod conformance;
 
 use std::io::{BufRead, BufReader};

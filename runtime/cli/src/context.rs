@@ -14,7 +14,9 @@ use mlops_server::{Loader, SecretResolver};
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// The store holding artifacts and services: a folder path,
-    /// file:///path, or memory:// (gone when the process exits).
+    /// file:///path, s3://bucket[/prefix] (AWS_* variables),
+    /// cdf://[data-set][/prefix] (CDF Files, MLOPS_CDF_* variables; data set
+    /// `mlops` by default), or memory:// (gone when the process exits).
     /// [default: $XDG_DATA_HOME/mlops-host/store, i.e. ~/.local/share/mlops-host/store]
     #[arg(long, global = true, env = "MLOPS_STORE", value_name = "PATH|URL")]
     pub store: Option<String>,
@@ -28,6 +30,17 @@ pub struct GlobalArgs {
     /// (RUST_LOG syntax).
     #[arg(long, global = true, env = "MLOPS_LOG", value_name = "FILTER")]
     pub log: Option<String>,
+
+    /// Seconds a prediction upload to CDF Files may take (retries
+    /// included) before the call fails.
+    #[arg(
+        long,
+        global = true,
+        env = "MLOPS_CDF_DEADLINE",
+        value_name = "SECONDS",
+        default_value_t = 30.0
+    )]
+    pub cdf_deadline: f64,
 }
 
 fn home() -> Option<PathBuf> {
@@ -69,19 +82,65 @@ impl GlobalArgs {
         Engine::new(config).context("cannot start the WebAssembly engine")
     }
 
-    pub fn loader(&self, registry: Registry, engine: Engine) -> Loader {
-        Loader {
+    /// The loader `serve` and `deploy` use: secrets from the environment,
+    /// predictions to CDF when the host has CDF credentials.
+    pub fn loader(&self, registry: Registry, engine: Engine) -> anyhow::Result<Loader> {
+        let cdf = cdf_client()?.map(|client| {
+            let deadline = std::time::Duration::from_secs_f64(self.cdf_deadline.max(0.1));
+            Arc::new(mlops_cdf::PredictionSink::new(client, deadline))
+        });
+        Ok(Loader {
             registry,
             engine,
             artifacts_dir: self.cache_dir().join("artifacts"),
             secrets: env_secrets(),
-        }
+            cdf,
+        })
     }
 }
 
-/// Secrets come from `MLOPS_SECRET_<NAME>` in the host's environment.
+/// The host's CDF client, from `MLOPS_CDF_*`; `None` when none is set.
+pub fn cdf_client() -> anyhow::Result<Option<mlops_cdf::CdfClient>> {
+    match mlops_cdf::CdfConfig::from_env(mlops_cdf::ENV_PREFIX)? {
+        Some(config) => Ok(Some(mlops_cdf::CdfClient::new(config)?)),
+        None => Ok(None),
+    }
+}
+
+/// Credentials of the host itself: a model never gets one, even when an
+/// operator hands it over as a model secret by mistake.
+fn host_credentials() -> Vec<String> {
+    let mut values: Vec<String> =
+        ["MLOPS_CDF_CLIENT_SECRET", "AWS_SECRET_ACCESS_KEY", "MLOPS_ADMIN_TOKEN"]
+            .iter()
+            .filter_map(|k| std::env::var(k).ok())
+            .collect();
+    if let Some(Ok(s)) =
+        std::env::var_os("MLOPS_CDF_CLIENT_SECRET_FILE").map(std::fs::read_to_string)
+    {
+        values.push(s.trim().to_string());
+    }
+    values.retain(|v| !v.is_empty());
+    values
+}
+
+/// Secrets come from `MLOPS_SECRET_<NAME>` in the host's environment; a
+/// value that is one of the host's own credentials is refused.
 pub fn env_secrets() -> SecretResolver {
-    Arc::new(|name: &SecretName| std::env::var(format!("MLOPS_SECRET_{name}")).ok())
+    let host = host_credentials();
+    Arc::new(move |name: &SecretName| {
+        let value = std::env::var(format!("MLOPS_SECRET_{name}")).map_err(|_| {
+            format!(
+                "secret `{name}` is declared by the model but not set: export MLOPS_SECRET_{name}"
+            )
+        })?;
+        if host.contains(&value) {
+            return Err(format!(
+                "secret `{name}` has the value of one of the host's own credentials (CDF client secret, S3 key, admin token); models never get those: give the model a credential of its own"
+            ));
+        }
+        Ok(value)
+    })
 }
 
 /// The values of the secrets `model` declares, from the environment.
@@ -93,12 +152,9 @@ pub fn model_secrets(
         .secrets
         .iter()
         .map(|name| {
-            resolve(name).map(|v| (name.to_string(), v)).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "{}: secret `{name}` is declared but not set: export MLOPS_SECRET_{name}",
-                    model.model_name
-                )
-            })
+            resolve(name)
+                .map(|v| (name.to_string(), v))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", model.model_name))
         })
         .collect()
 }

@@ -56,9 +56,33 @@ pub struct ModelSettings {
     pub secrets: Vec<SecretName>,
     /// How many pinned versions of a service to keep after a deploy.
     pub models_to_keep: u32,
+    /// Where `to_file` predictions go.
+    pub prediction_files: PredictionFiles,
     /// Where `model_file` is set, for errors found after loading.
     pub model_file_at: Position,
 }
+
+/// Where a service writes the predictions callers ask for as files
+/// (`to_file`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "lowercase", deny_unknown_fields)]
+pub enum PredictionFiles {
+    /// The host's object store (`predictions/<model>/<env>/<id>.json`).
+    #[default]
+    Store,
+    /// CDF Files, in this data set (an external id), with the host's CDF
+    /// credentials.
+    Cdf { data_set: String },
+}
+
+impl PredictionFiles {
+    pub fn is_store(&self) -> bool {
+        matches!(self, PredictionFiles::Store)
+    }
+}
+
+/// The data set `prediction_files: {to: cdf}` uses when none is named.
+pub const DEFAULT_PREDICTION_DATA_SET: &str = "mlops";
 
 /// What `info.<service>` says about a service.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -191,6 +215,51 @@ struct RawModel {
     secrets: Vec<Spanned<String>>,
     #[serde(default)]
     models_to_keep: Option<Spanned<u32>>,
+    #[serde(default)]
+    prediction_files: Option<Spanned<RawPredictionFiles>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPredictionFiles {
+    to: String,
+    #[serde(default)]
+    data_set: Option<String>,
+}
+
+impl RawPredictionFiles {
+    fn check(self, at: &Position, problems: &mut Vec<Problem>) -> PredictionFiles {
+        match (self.to.as_str(), self.data_set) {
+            ("store", None) => PredictionFiles::Store,
+            ("store", Some(_)) => {
+                problems.push(Problem::at(
+                    at,
+                    "prediction_files: `data_set` applies only to `to: cdf`".to_string(),
+                    "remove `data_set`, or set `to: cdf`".to_string(),
+                ));
+                PredictionFiles::Store
+            }
+            ("cdf", data_set) => {
+                let data_set = data_set.unwrap_or_else(|| DEFAULT_PREDICTION_DATA_SET.to_string());
+                if data_set.is_empty() || data_set.len() > 255 || data_set.contains('/') {
+                    problems.push(Problem::at(
+                        at,
+                        format!("prediction_files: data_set `{data_set}` is not a CDF data set external id"),
+                        "use the data set's external id: 1–255 characters, no `/`".to_string(),
+                    ));
+                }
+                PredictionFiles::Cdf { data_set }
+            }
+            (other, _) => {
+                problems.push(Problem::at(
+                    at,
+                    format!("prediction_files: `to: {other}` is not known"),
+                    "use `to: store` (the host's object store, the default) or `to: cdf` (CDF Files)".to_string(),
+                ));
+                PredictionFiles::Store
+            }
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -321,6 +390,13 @@ impl RawModel {
             }
             n.value
         });
+        let prediction_files = self
+            .prediction_files
+            .map(|p| {
+                let where_ = at(p.referenced);
+                p.value.check(&where_, problems)
+            })
+            .unwrap_or_default();
         if problems.len() > before {
             return None;
         }
@@ -339,6 +415,7 @@ impl RawModel {
             limits,
             secrets,
             models_to_keep,
+            prediction_files,
             model_file_at,
         })
     }

@@ -75,7 +75,7 @@ fn an_unknown_key_is_named_with_its_line_and_the_likely_key() {
         error(dir.path(), &text),
         "S:4:1: unknown key `artifact_versoin`\n  hint: did you mean `artifact_version`? (keys here: \
          model_name, human_friendly_model_name, model_file, build, artifact_folder, artifact_version, \
-         fixtures, info, limits, secrets, models_to_keep)"
+         fixtures, info, limits, secrets, models_to_keep, prediction_files)"
     );
 }
 
@@ -205,4 +205,31 @@ fn a_missing_settings_file_says_how_to_get_one() {
     let msg = err.to_string();
     assert!(msg.contains("cannot read settings"), "{msg}");
     assert!(msg.contains("--settings"), "{msg}");
+}
+
+#[test]
+fn prediction_files_go_to_the_store_unless_cdf_is_named() {
+    let dir = folder();
+    let store = parse(dir.path(), VALID).expect("valid");
+    assert_eq!(store.models[0].prediction_files, PredictionFiles::Store);
+    let text = format!("{VALID}prediction_files:\n  to: cdf\n");
+    let cdf = parse(dir.path(), &text).expect("valid");
+    assert_eq!(cdf.models[0].prediction_files, PredictionFiles::Cdf { data_set: "mlops".into() });
+    let text = format!("{VALID}prediction_files:\n  to: cdf\n  data_set: preds\n");
+    let named = parse(dir.path(), &text).expect("valid");
+    assert_eq!(named.models[0].prediction_files, PredictionFiles::Cdf { data_set: "preds".into() });
+}
+
+#[test]
+fn bad_prediction_files_say_what_is_allowed() {
+    let dir = folder();
+    let err = error(dir.path(), &format!("{VALID}prediction_files:\n  to: s3\n"));
+    assert!(err.contains("`to: s3` is not known") && err.contains("`to: cdf`"), "{err}");
+    assert!(err.contains("S:16:"), "the line is named: {err}");
+    let err = error(dir.path(), &format!("{VALID}prediction_files:\n  to: store\n  data_set: x\n"));
+    assert!(err.contains("`data_set` applies only to `to: cdf`"), "{err}");
+    let err = error(dir.path(), &format!("{VALID}prediction_files:\n  to: cdf\n  data_set: a/b\n"));
+    assert!(err.contains("not a CDF data set external id"), "{err}");
+    let err = error(dir.path(), &format!("{VALID}prediction_files:\n  to: cdf\n  dataset: x\n"));
+    assert!(err.contains("dataset"), "{err}");
 }

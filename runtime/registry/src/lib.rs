@@ -115,7 +115,10 @@ impl Registry {
     /// - `s3://bucket[/prefix]` (with the `s3` feature): configured from the
     ///   environment as the AWS tools are (`AWS_ACCESS_KEY_ID`,
     ///   `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT` for an
-    ///   S3-compatible server, `AWS_ALLOW_HTTP=true` for plain HTTP).
+    ///   S3-compatible server, `AWS_ALLOW_HTTP=true` for plain HTTP);
+    /// - `cdf://[<data set>][/<prefix>]` (with the `cdf` feature): CDF Files
+    ///   in that data set (`mlops` when empty), with the credentials in
+    ///   `MLOPS_CDF_*`.
     pub fn open(location: &str) -> Result<Registry> {
         let open_err = |why: String| RegistryError::Open { location: location.to_string(), why };
         if location == "memory://" || location == "memory:" {
@@ -124,12 +127,15 @@ impl Registry {
         if let Some(rest) = location.strip_prefix("s3://") {
             return open_s3(location, rest).map_err(open_err);
         }
+        if location.starts_with("cdf://") {
+            return open_cdf(location).map_err(open_err);
+        }
         let path = if let Some(rest) = location.strip_prefix("file://") {
             PathBuf::from(rest)
         } else if location.contains("://") {
             let scheme = location.split("://").next().unwrap_or_default();
             return Err(open_err(format!(
-                "`{scheme}://` stores are not supported; use a folder path, file:///path or s3://bucket/prefix"
+                "`{scheme}://` stores are not supported; use a folder path, file:///path, s3://bucket/prefix or cdf://data-set/prefix"
             )));
         } else {
             PathBuf::from(location)
@@ -195,6 +201,24 @@ fn open_s3(location: &str, rest: &str) -> Result<Registry, String> {
         Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
     };
     Ok(Registry::new(store, location))
+}
+
+#[cfg(feature = "cdf")]
+fn open_cdf(location: &str) -> Result<Registry, String> {
+    let config = mlops_cdf::CdfConfig::from_env(mlops_cdf::ENV_PREFIX).map_err(|e| e.to_string())?.ok_or_else(|| {
+        format!(
+            "a CDF store needs credentials: set {p}BASE_URL, {p}PROJECT, {p}TOKEN_URL, {p}CLIENT_ID and {p}CLIENT_SECRET (or {p}CLIENT_SECRET_FILE)",
+            p = mlops_cdf::ENV_PREFIX
+        )
+    })?;
+    let client = mlops_cdf::CdfClient::new(config).map_err(|e| e.to_string())?;
+    let store = mlops_cdf::CdfStore::from_url(client, location).map_err(|e| e.to_string())?;
+    Ok(Registry::new(Arc::new(store), location))
+}
+
+#[cfg(not(feature = "cdf"))]
+fn open_cdf(_location: &str) -> Result<Registry, String> {
+    Err("this build has no CDF support (build with the `cdf` feature)".into())
 }
 
 #[cfg(not(feature = "s3"))]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use mlops_manifest::{
-    Env, ExternalId, Limits, ModelId, ModelName, SecretName, ServiceKind, Version,
+    Env, ExternalId, Limits, ModelId, ModelName, PredictionFiles, SecretName, ServiceKind, Version,
 };
 use serde::{Deserialize, Serialize};
 
@@ -196,6 +196,9 @@ pub struct ServiceRecord {
     pub limits: LimitsRecord,
     #[serde(default)]
     pub secrets: Vec<SecretName>,
+    /// Where `to_file` predictions go (the store when absent).
+    #[serde(default, skip_serializing_if = "PredictionFiles::is_store")]
+    pub prediction_files: PredictionFiles,
     /// RFC 3339, UTC.
     pub deployed: String,
     pub deployed_by: String,

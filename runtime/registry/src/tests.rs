@@ -161,6 +161,7 @@ async fn service_records_round_trip_and_alias() {
         metadata: BTreeMap::new(),
         limits: LimitsRecord::from(&mlops_manifest::Limits::default()),
         secrets: Vec::new(),
+        prediction_files: Default::default(),
         deployed: now(),
         deployed_by: "t".into(),
     };

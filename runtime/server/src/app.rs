@@ -324,7 +324,11 @@ impl App {
         match entry.as_deref() {
             Some(Entry { state: State::Ready(service), record, .. }) => match record.service {
                 ServiceKind::Prediction => {
-                    call::invoke(service, body, &self.0.loader.registry).await
+                    let files = call::Files::Host {
+                        registry: &self.0.loader.registry,
+                        cdf: self.0.loader.cdf.as_deref(),
+                    };
+                    call::invoke(service, &id.to_string(), body, files).await
                 }
                 ServiceKind::Training => {
                     call::train(
@@ -503,6 +507,7 @@ impl App {
             metadata,
             limits: LimitsRecord::from(&mlops_manifest::Limits::default()),
             secrets: req.secrets,
+            prediction_files: req.prediction_files,
             deployed: mlops_registry::now(),
             deployed_by: "admin API".into(),
         };
@@ -704,6 +709,9 @@ struct DeployRequest {
     metadata: BTreeMap<String, String>,
     #[serde(default)]
     secrets: Vec<mlops_manifest::SecretName>,
+    /// `{"to": "store"}` (default) or `{"to": "cdf", "data_set": …}`.
+    #[serde(default)]
+    prediction_files: mlops_manifest::PredictionFiles,
 }
 
 fn prediction() -> ServiceKind {

@@ -9,8 +9,9 @@ use bytes::Bytes;
 use http_body_util::BodyExt as _;
 use hyper::StatusCode;
 use hyper::body::Body;
+use mlops_cdf::{CdfError, PredictionFile, PredictionSink};
 use mlops_engine::{CallError, ErrorKind, Schema};
-use mlops_manifest::ExternalId;
+use mlops_manifest::{ExternalId, PredictionFiles};
 use mlops_registry::{NoProgress, Registry};
 use serde_json::json;
 
@@ -24,9 +25,21 @@ pub struct CallOutcome {
     pub body: Bytes,
 }
 
-/// Calls `service` with a request body (the seed's envelope) and returns the
-/// response envelope: the whole call path minus HTTP.
-pub async fn invoke(service: &Service, body: &[u8], registry: &Registry) -> CallOutcome {
+/// Where the predictions callers ask for as files (`to_file`) can go.
+#[derive(Clone, Copy)]
+pub enum Files<'a> {
+    /// All into this store, whatever the service says (fixtures: a scratch
+    /// store).
+    Scratch(&'a Registry),
+    /// Where each service says: the host's store, or CDF Files when the host
+    /// has CDF credentials.
+    Host { registry: &'a Registry, cdf: Option<&'a PredictionSink> },
+}
+
+/// Calls `service` (as `called`, its external id or alias) with a request
+/// body (the seed's envelope) and returns the response envelope: the whole
+/// call path minus HTTP.
+pub async fn invoke(service: &Service, called: &str, body: &[u8], files: Files<'_>) -> CallOutcome {
     let model_id = Some(service.model_id.as_str());
     let request = match codec::parse_request(body) {
         Ok(r) => r,
@@ -63,15 +76,45 @@ pub async fn invoke(service: &Service, body: &[u8], registry: &Registry) -> Call
         };
     }
     // The seed's shape: an empty inline prediction and the file's id.
-    match registry.put_prediction(&service.model, service.env, Bytes::from(prediction)).await {
+    let written = match (files, &service.prediction_files) {
+        (Files::Scratch(registry), _) | (Files::Host { registry, .. }, PredictionFiles::Store) => {
+            registry
+                .put_prediction(&service.model, service.env, Bytes::from(prediction))
+                .await
+                .map_err(|e| {
+                    (StatusCode::BAD_GATEWAY, format!("the prediction could not be written: {e}"))
+                })
+        }
+        (Files::Host { cdf: Some(sink), .. }, PredictionFiles::Cdf { data_set }) => {
+            let file = PredictionFile {
+                model: service.model.as_str(),
+                env: service.env.as_str(),
+                model_id: &service.model_id,
+                service: called,
+                body: Bytes::from(prediction),
+            };
+            sink.upload(data_set, file).await.map_err(|e| {
+                let status = match e {
+                    CdfError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+                    _ => StatusCode::BAD_GATEWAY,
+                };
+                (status, format!("the prediction could not be written to CDF: {e}"))
+            })
+        }
+        (Files::Host { cdf: None, .. }, PredictionFiles::Cdf { data_set }) => Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "this service writes prediction files to CDF (data set `{data_set}`), but the host has no CDF credentials: start it with {}BASE_URL, PROJECT, TOKEN_URL, CLIENT_ID and CLIENT_SECRET set, or call without `to_file`",
+                mlops_cdf::ENV_PREFIX
+            ),
+        )),
+    };
+    match written {
         Ok(file) => CallOutcome {
             status: StatusCode::OK,
             body: ok_envelope(b"{}", Some(&file), &service.model_id),
         },
-        Err(e) => outcome(
-            StatusCode::BAD_GATEWAY,
-            &error_json(&format!("the prediction could not be written: {e}"), model_id),
-        ),
+        Err((status, message)) => outcome(status, &error_json(&message, model_id)),
     }
 }
 

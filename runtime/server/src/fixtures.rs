@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use mlops_manifest::ExternalId;
 
-use crate::call::{invoke, train};
+use crate::call::{Files, invoke, train};
 use crate::loader::Service;
 
 /// Numbers match when they differ by at most this fraction of the larger.
@@ -95,7 +95,9 @@ pub async fn run_fixtures(
     let mut results = Vec::new();
     for fixture in fixtures {
         let outcome = match (&scratch, &scratch_dir, training) {
-            (Ok(registry), _, None) => invoke(service, &fixture.request, registry).await,
+            (Ok(registry), _, None) => {
+                invoke(service, "fixture", &fixture.request, Files::Scratch(registry)).await
+            }
             (Ok(registry), Ok(dir), Some(id)) => {
                 train(service, id, &fixture.request, registry, dir.path()).await
             }

@@ -26,6 +26,6 @@ pub mod serve;
 
 pub use app::{App, AppOptions, LoadReport};
 pub use auth::Auth;
-pub use call::{CallOutcome, invoke};
+pub use call::{CallOutcome, Files, invoke};
 pub use loader::{Loader, SecretResolver, Service};
 pub use serve::{serve, shutdown_signal};

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use mlops_engine::{Deployment, DeploymentSpec, Engine, Schema};
-use mlops_manifest::{Env, ModelId, ModelName, SecretName};
+use mlops_manifest::{Env, ModelId, ModelName, PredictionFiles, SecretName};
 use mlops_registry::{ArtifactManifest, Registry, ServiceRecord};
 
-/// Resolves a secret a model declared; `None` when it is not set.
-pub type SecretResolver = Arc<dyn Fn(&SecretName) -> Option<String> + Send + Sync>;
+/// Resolves a secret a model declared: its value, or why the model cannot
+/// have it (not set; a host credential).
+pub type SecretResolver = Arc<dyn Fn(&SecretName) -> Result<String, String> + Send + Sync>;
 
 /// What loading needs besides the record.
 #[derive(Clone)]
@@ -20,6 +21,9 @@ pub struct Loader {
     /// Local folder for verified copies of artifact versions.
     pub artifacts_dir: PathBuf,
     pub secrets: SecretResolver,
+    /// Writes `to_file` predictions of services that ask for CDF; `None`
+    /// when the host has no CDF credentials.
+    pub cdf: Option<Arc<mlops_cdf::PredictionSink>>,
 }
 
 /// A deployment ready to call, with what the call path needs to know.
@@ -33,6 +37,8 @@ pub struct Service {
     pub env: Env,
     /// Whether the component came from the compile cache.
     pub from_cache: bool,
+    /// Where `to_file` predictions go.
+    pub prediction_files: PredictionFiles,
 }
 
 impl Service {
@@ -46,6 +52,7 @@ impl Service {
             model: model_id.model.clone(),
             env: model_id.env,
             from_cache: false,
+            prediction_files: PredictionFiles::Store,
         }
     }
 }
@@ -101,9 +108,7 @@ impl Loader {
             self.materialize(&manifest).await.map_err(|e| format!("artifacts: {e}"))?;
         let mut secrets = Vec::new();
         for name in &record.secrets {
-            let value = (self.secrets)(name).ok_or_else(|| {
-                format!("secret `{name}` is declared by the model but not set: export MLOPS_SECRET_{name}")
-            })?;
+            let value = (self.secrets)(name)?;
             secrets.push((name.to_string(), value));
         }
         let spec = DeploymentSpec {
@@ -115,6 +120,17 @@ impl Loader {
         };
         let deployment = self.engine.deploy(&component, spec).await.map_err(|e| e.to_string())?;
         let from_cache = component.outcome == mlops_engine::CacheOutcome::Loaded;
-        Ok(Service { from_cache, ..Service::new(deployment, &record.model_id) })
+        if let (PredictionFiles::Cdf { data_set }, None) = (&record.prediction_files, &self.cdf) {
+            tracing::warn!(
+                service = %record.external_id,
+                "writes to_file predictions to CDF data set `{data_set}`, but this host has no CDF credentials ({}*): such calls will fail",
+                mlops_cdf::ENV_PREFIX
+            );
+        }
+        Ok(Service {
+            from_cache,
+            prediction_files: record.prediction_files.clone(),
+            ..Service::new(deployment, &record.model_id)
+        })
     }
 }

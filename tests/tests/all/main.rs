@@ -2,6 +2,7 @@
 //! tests of the `mlops-host` binary are in runtime/cli/tests.
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests fail by panicking")]
 
+mod cdf;
 mod engine;
 mod openapi;
 mod registry;

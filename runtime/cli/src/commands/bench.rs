@@ -247,7 +247,7 @@ async fn resolve(
         registry.service(&id).await?.with_context(|| format!("there is no service {id}"))?;
     let bytes = registry.get_blob(&record.component).await?;
     let manifest = registry.manifest(&record.model_id).await?;
-    let loader = global.loader(registry, global.engine()?);
+    let loader = global.loader(registry, global.engine()?)?;
     let artifacts = loader.materialize(&manifest).await?;
     Ok((record.model, bytes, artifacts))
 }
@@ -431,6 +431,7 @@ async fn over_http(
         metadata: BTreeMap::new(),
         limits: LimitsRecord::from(limits),
         secrets: Vec::new(),
+        prediction_files: Default::default(),
         deployed: mlops_registry::now(),
         deployed_by: "bench".into(),
     };
@@ -440,7 +441,8 @@ async fn over_http(
         registry,
         engine: engine.clone(),
         artifacts_dir: scratch.path().join("artifacts"),
-        secrets: Arc::new(|_| None),
+        cdf: None,
+        secrets: Arc::new(|name| Err(format!("secret `{name}`: benchmarks run without secrets"))),
     };
     let app = App::new(
         loader,

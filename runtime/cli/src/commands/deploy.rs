@@ -73,7 +73,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     let settings = local::load_settings(&args.settings, &args.models)?;
     let engine = global.engine()?;
     let registry = global.registry()?;
-    let loader = global.loader(registry.clone(), engine.clone());
+    let loader = global.loader(registry.clone(), engine.clone())?;
     for model in &settings.models {
         let artifacts =
             plan(&registry, model, env, args.artifact_version.or(model.artifact_version)).await?;
@@ -195,6 +195,7 @@ fn service_record(
         metadata,
         limits: LimitsRecord::from(&model.limits),
         secrets: model.secrets.clone(),
+        prediction_files: model.prediction_files.clone(),
         deployed: mlops_registry::now(),
         deployed_by: whoami(),
     }

@@ -50,7 +50,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         auth: Auth::new(args.admin_token.as_deref(), args.caller_token.as_deref()),
         scratch_dir: global.cache_dir().join("scratch"),
     };
-    let app = App::new(global.loader(registry.clone(), engine), options);
+    let app = App::new(global.loader(registry.clone(), engine)?, options);
     let report = app
         .load_all()
         .await

@@ -2,6 +2,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests fail by panicking")]
 
 mod bench;
+mod cdf;
 mod cli;
 mod models;
 mod serve;

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 impl Host {
     /// Settings for the example component with these fixtures and extra
     /// lines.
-    fn settings(&self, name: &str, fixtures: &[&str], extra: &str) -> PathBuf {
+    pub(crate) fn settings(&self, name: &str, fixtures: &[&str], extra: &str) -> PathBuf {
         let dir = self.dir.path().join(format!("settings-{name}"));
         let fixture_dir = dir.join("fixtures");
         std::fs::create_dir_all(fixture_dir.join("training")).expect("mkdir");
@@ -40,7 +40,7 @@ fn predict_body() -> Vec<u8> {
 }
 
 /// Polls `f` until it returns `Some`, for up to `secs` seconds.
-async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
