@@ -8,6 +8,18 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The outer build's flags are for the host, not for guests; nor is a
+/// linter's wrapper (under `cargo clippy`): guests are linted on their own.
+const OUTER_ONLY: [&str; 7] = [
+    "RUSTFLAGS",
+    "CARGO_ENCODED_RUSTFLAGS",
+    "CARGO_BUILD_TARGET",
+    "CARGO_TARGET_DIR",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "RUSTC_WRAPPER",
+    "CLIPPY_ARGS",
+];
+
 /// (package, library file name, environment variable)
 const GUESTS: &[(&str, &str, &str)] =
     &[("well-log", "well_log", "WELL_LOG_WASM"), ("probe-guest", "probe_guest", "PROBE_WASM")];
@@ -16,7 +28,14 @@ fn main() {
     let manifest_dir =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest_dir.parent().expect("tests/ sits in the workspace").to_path_buf();
-    for watched in ["wit", "sdk/rust/src", "examples/well_log/src", "tests/guests"] {
+    for watched in [
+        "wit",
+        "sdk/rust/src",
+        "examples/well_log/src",
+        "tests/guests",
+        "sdk/onnx-runner/src",
+        "sdk/onnx-runner/Cargo.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
@@ -32,22 +51,37 @@ fn main() {
     for (package, _, _) in GUESTS {
         cmd.args(["-p", package]);
     }
-    // The outer build's flags are for the host, not for guests.
-    // Nor is a linter's wrapper (under `cargo clippy`): guests are linted
-    // as workspace members already.
-    for var in [
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "CARGO_BUILD_TARGET",
-        "CARGO_TARGET_DIR",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "RUSTC_WRAPPER",
-        "CLIPPY_ARGS",
-    ] {
+    for var in OUTER_ONLY {
         cmd.env_remove(var);
     }
     let status = cmd.status().expect("cannot run cargo to build the guest components");
     assert!(status.success(), "building the guest components failed: {status}");
+
+    // The ONNX runner is a workspace of its own (tract is large): built the
+    // same way, into the same folder.
+    let mut runner = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    runner
+        .current_dir(&root)
+        .args([
+            "build",
+            "--locked",
+            "--profile",
+            "guest",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
+        .arg(root.join("sdk/onnx-runner/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir);
+    for var in OUTER_ONLY {
+        runner.env_remove(var);
+    }
+    let status = runner.status().expect("cannot run cargo to build the ONNX runner");
+    assert!(status.success(), "building the ONNX runner failed: {status}");
+    let wasm = target_dir.join("wasm32-wasip2/guest/mlops_onnx_runner.wasm");
+    assert!(wasm.is_file(), "{} was not built", wasm.display());
+    println!("cargo:rustc-env=ONNX_RUNNER_WASM={}", wasm.display());
     for (_, lib, var) in GUESTS {
         let wasm = target_dir.join("wasm32-wasip2").join("guest").join(format!("{lib}.wasm"));
         assert!(wasm.is_file(), "{} was not built", wasm.display());

@@ -20,6 +20,11 @@ pub fn well_log_wasm() -> &'static Path {
     Path::new(env!("WELL_LOG_WASM"))
 }
 
+/// The ONNX runner component (serves the .onnx file its artifacts name).
+pub fn onnx_runner_wasm() -> &'static Path {
+    Path::new(env!("ONNX_RUNNER_WASM"))
+}
+
 /// The probe component (does what each request asks, hostile included).
 pub fn probe_wasm() -> &'static Path {
     Path::new(env!("PROBE_WASM"))

@@ -19,6 +19,20 @@ pub const TRAINING_ROWS: usize = 400;
 /// The fixture row whose density is missing.
 const MISSING_DEN: usize = 3;
 
+/// The log the artifact is fitted to, as CSV (`ACS,RDEP,DEN,AC`, full
+/// precision), for fitting the same model elsewhere (the ONNX example).
+pub fn training_csv() -> String {
+    let log = synthetic::generate(TRAIN_SEED, TRAIN_ROWS);
+    let mut out = String::from("ACS,RDEP,DEN,AC\n");
+    for i in 0..log.acs.len() {
+        out.push_str(&format!(
+            "{:?},{:?},{:?},{:?}\n",
+            log.acs[i], log.rdep[i], log.den[i], log.ac[i]
+        ));
+    }
+    out
+}
+
 /// Every file, relative to the example folder, with its content.
 pub fn files() -> Result<Vec<(&'static str, String)>, String> {
     let log = synthetic::generate(TRAIN_SEED, TRAIN_ROWS);

@@ -45,6 +45,12 @@ enum Command {
     /// Deployed services in the store.
     #[command(subcommand)]
     Services(commands::services::Command),
+    /// Create a model folder (settings, model, artifact, fixture, build
+    /// script) in rust, python, js, c or onnx, ready for `mlops-host test`.
+    Init(commands::init::Args),
+    /// Build support for guest languages: bindings, componentize, the WIT.
+    #[command(subcommand)]
+    Guest(commands::guest::Command),
 }
 
 /// An error that sets the exit code to 2 (invalid input).
@@ -78,6 +84,8 @@ fn main() -> ExitCode {
             Command::Bench(args) => commands::bench::run(&cli.global, args).await,
             Command::Models(cmd) => commands::models::run(&cli.global, cmd).await,
             Command::Services(cmd) => commands::services::run(&cli.global, cmd).await,
+            Command::Guest(cmd) => commands::guest::run(cmd),
+            Command::Init(args) => commands::init::run(args),
         }
     });
     match result {

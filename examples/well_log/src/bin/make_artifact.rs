@@ -10,13 +10,29 @@
 //!   (seed 5) for the training service, and the metadata it must return.
 //!
 //! Run from the repository root:
-//! `cargo run -p well-log --bin make-artifact` (writes next to this crate).
+//! `cargo run -p well-log --bin make-artifact` (writes next to this crate);
+//! `… -- --training-csv <file>` writes the training log as CSV instead.
 //! The output is deterministic; a test checks the committed files match it.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, path] = args.as_slice()
+        && flag == "--training-csv"
+    {
+        return match std::fs::write(path, well_log::make::training_csv()) {
+            Ok(()) => {
+                println!("wrote {path}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {path}: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let dir = std::env::args()
         .nth(1)
         .map(PathBuf::from)

@@ -40,7 +40,15 @@ pub async fn build(model: &ModelSettings, settings: &Settings) -> anyhow::Result
     let dir =
         settings.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     eprintln!("{}: building: {command}", model.model_name);
-    let status = tokio::process::Command::new("sh")
+    let mut cmd = tokio::process::Command::new("sh");
+    // Build scripts that need this binary (`mlops-host guest …`) find it
+    // here even when it is not on PATH.
+    if std::env::var_os("MLOPS_HOST").is_none()
+        && let Ok(me) = std::env::current_exe()
+    {
+        cmd.env("MLOPS_HOST", me);
+    }
+    let status = cmd
         .arg("-c")
         .arg(command)
         .current_dir(dir)
@@ -110,6 +118,10 @@ pub async fn run_fixtures(
         (_, None) => None,
     };
     let Some(dir) = &dir else {
+        if kind == ServiceKind::Training && model.fixtures.is_some() {
+            // Fixtures, but none for training: nothing to say.
+            return Ok(());
+        }
         eprintln!(
             "{}: no fixtures (set `fixtures` in the settings to test before deploying)",
             model.model_name
@@ -135,6 +147,20 @@ pub async fn run_fixtures(
         .deploy(component, spec)
         .await
         .with_context(|| format!("{}: the model does not start", model.model_name))?;
+    let (predicts, trains) = deployment.offers();
+    let offered = match kind {
+        ServiceKind::Prediction => predicts,
+        ServiceKind::Training => trains,
+    };
+    if !offered {
+        eprintln!(
+            "{}: the component does not export `{}`; its {kind} fixtures in {} are skipped",
+            model.model_name,
+            kind.as_str(),
+            dir.display()
+        );
+        return Ok(());
+    }
     // Fixtures run before an artifact version exists: show it as version 1
     // of dev, the seed's local convention.
     let local_id =

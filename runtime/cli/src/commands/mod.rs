@@ -1,6 +1,8 @@
 pub mod bench;
 pub mod call;
 pub mod deploy;
+pub mod guest;
+pub mod init;
 pub mod local;
 pub mod models;
 pub mod serve;

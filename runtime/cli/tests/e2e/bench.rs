@@ -105,3 +105,40 @@ fn the_readme_shows_the_latest_comparison() {
         latest.display()
     );
 }
+
+/// The README's table of load times by language is the newest output of
+/// bench/languages.sh, word for word.
+#[test]
+fn the_readme_shows_the_latest_load_times_by_language() {
+    let dir = repo_root().join("bench/results/languages");
+    let mut tables: Vec<_> = std::fs::read_dir(&dir)
+        .expect("bench/results/languages")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    tables.sort();
+    let latest = tables.last().expect("a results table");
+    let table = std::fs::read_to_string(latest).expect("read");
+    let results: Value = serde_json::from_slice(
+        &std::fs::read(latest.with_extension("json")).expect("JSON beside it"),
+    )
+    .expect("JSON");
+    for lang in ["rust", "python", "js", "c", "onnx"] {
+        let cold = &results["langs"][lang]["cold"];
+        assert!(cold["compile_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{lang}");
+        assert!(cold["cache_load_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{lang}");
+    }
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README");
+    let inside = readme
+        .split("<!-- languages:start -->\n")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- languages:end -->").next())
+        .expect("the README has languages markers");
+    assert_eq!(
+        inside,
+        table,
+        "README.md's table is not {}; rerun bench/languages.sh",
+        latest.display()
+    );
+}

@@ -4,6 +4,7 @@
 mod bench;
 mod cdf;
 mod cli;
+mod languages;
 mod models;
 mod serve;
 mod services;

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Load times of the well-log model in every language: how long the first
+# deploy compiles the component (cold), how long a second deploy or serve
+# loads it from the compile cache (warm), instantiating and initialising
+# it, and warm predict latency. Writes bench/results/languages/<date>.{json,md}
+# and the table in README.md.
+#
+#     bench/languages.sh
+#
+# Needs the guest toolchains (.ci/toolchains installs them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+cargo build --quiet --release -p mlops-host
+host="$root/target/release/mlops-host"
+export MLOPS_HOST="$host"
+
+# The components, from source.
+cargo build --quiet --profile guest --target wasm32-wasip2 -p well-log --lib --target-dir target/guests
+cargo build --quiet --profile guest --target wasm32-wasip2 --manifest-path sdk/onnx-runner/Cargo.toml \
+    --target-dir target/guests
+guest=target/guests/wasm32-wasip2/guest
+declare -A component=(
+    [rust]="$guest/well_log.wasm"
+    [python]="$(examples/well_log_py/build.sh)"
+    [js]="$(examples/well_log_js/build.sh)"
+    [c]="$(examples/well_log_c/build.sh)"
+    [onnx]="$guest/mlops_onnx_runner.wasm"
+)
+declare -A artifacts=(
+    [rust]=examples/well_log/artifacts [python]=examples/well_log/artifacts
+    [js]=examples/well_log/artifacts [c]=examples/well_log/artifacts
+    [onnx]=examples/well_log_onnx/artifacts
+)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for lang in rust python js c onnx; do
+    echo "measuring $lang" >&2
+    # A cache of its own: the first load compiles, the later ones load.
+    MLOPS_CACHE_DIR="$work/cache-$lang" "$host" bench --no-http --format json \
+        --rows 1 --rows 1000 --samples 300 \
+        --request examples/well_log/fixtures/predict.request.json \
+        --artifacts "${artifacts[$lang]}" "${component[$lang]}" > "$work/$lang.json"
+    stat -c %s "${component[$lang]}" > "$work/$lang.size"
+done
+python3 bench/languages.py "$work" "$(date -u +%Y-%m-%d)"

@@ -1,0 +1,50 @@
+"""{{model_name}}: predicts y = slope·x + intercept.
+
+`slope` and `intercept` come from `artifacts/params.json`, read once in
+`initialization`. Edit `inputs`/`outputs` and `predict` to make it your
+model; `mlops_model` (the SDK, in ./mlops_model) documents the helpers.
+"""
+
+import json
+import math
+
+import mlops_model
+from mlops_model import Field, Frame, ModelError
+
+ARTIFACT = "params.json"
+
+
+class LinearModel(mlops_model.Model):
+    # The columns the model reads and writes: the host checks requests
+    # against them and reports them in the service's metadata.
+    inputs = [Field.f64("x", "the input value")]
+    outputs = [Field.f64("y", "slope·x + intercept")]
+
+    def initialization(self, artifact_folder, secrets):
+        # Runs once per sandbox instance: load artifacts here, not in predict.
+        try:
+            params = json.loads(mlops_model.read_artifact_text(artifact_folder, ARTIFACT))
+            self.slope = float(params["slope"])
+            self.intercept = float(params["intercept"])
+        except (ValueError, TypeError, KeyError) as e:
+            raise ModelError.bad_artifact(f"{ARTIFACT}: {type(e).__name__}: {e}") from None
+        if not (math.isfinite(self.slope) and math.isfinite(self.intercept)):
+            raise ModelError.bad_artifact(f"{ARTIFACT}: slope and intercept must be finite numbers")
+        mlops_model.log.info("loaded params", slope=self.slope, intercept=self.intercept)
+
+    def predict(self, frame, secrets):
+        x = frame.f64("x")  # list of floats; a missing row holds 0.0
+        valid = frame.valid("x")  # list of bools, or None when no row is missing
+        y = [0.0] * len(x)
+        for row, value in enumerate(x):
+            if valid is not None and not valid[row]:
+                continue  # a missing input gives a missing output
+            if not math.isfinite(value):
+                # bad-input: the caller sent something wrong and can fix it.
+                raise ModelError.bad_input(f"row {row}: x must be a finite number")
+            y[row] = self.slope * value + self.intercept
+        return Frame.from_f64("y", y, valid=valid)
+
+
+# componentize-py looks for `Prediction` in this module.
+Prediction = mlops_model.export(LinearModel)
