@@ -36,6 +36,15 @@ enum Command {
     Call(commands::call::Args),
     /// Run the models' fixtures in the sandbox, without deploying.
     Test(commands::test::Args),
+    /// Check a settings file and its fixtures without building anything
+    /// (exit code 2 when something is wrong).
+    Validate(commands::validate::Args),
+    /// Print a shell completion script, e.g. `mlops-host completions bash >
+    /// ~/.local/share/bash-completion/completions/mlops-host`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Measure a model: cold start, warm latency by phase, HTTP throughput.
     Bench(commands::bench::Args),
     /// The Model Manager: upload, promote, list, download, delete artifact
@@ -86,6 +95,17 @@ fn main() -> ExitCode {
             Command::Services(cmd) => commands::services::run(&cli.global, cmd).await,
             Command::Guest(cmd) => commands::guest::run(cmd),
             Command::Init(args) => commands::init::run(args),
+            Command::Validate(args) => commands::validate::run(args),
+            Command::Completions { shell } => {
+                use clap::CommandFactory as _;
+                clap_complete::generate(
+                    shell,
+                    &mut Cli::command(),
+                    "mlops-host",
+                    &mut std::io::stdout(),
+                );
+                Ok(ExitCode::SUCCESS)
+            }
         }
     });
     match result {

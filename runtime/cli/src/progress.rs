@@ -55,3 +55,31 @@ impl Progress for TransferProgress {
         }
     }
 }
+
+/// A step of unknown length (compiling a component): a spinner with the
+/// elapsed time on a terminal, nothing otherwise (the step's result line
+/// says how long it took).
+pub struct Spinner(Option<ProgressBar>);
+
+impl Spinner {
+    pub fn start(what: String) -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Spinner(None);
+        }
+        let bar = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+            bar.set_style(style);
+        }
+        bar.set_message(what);
+        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+        Spinner(Some(bar))
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        if let Some(bar) = self.0.take() {
+            bar.finish_and_clear();
+        }
+    }
+}

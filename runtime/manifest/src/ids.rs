@@ -35,13 +35,20 @@ impl ModelName {
             )));
         }
         if let Some(bad) = name.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '_')) {
+            // Suggest a name that is valid as a whole, not just free of `bad`.
+            let fixed: String = name
+                .chars()
+                .map(|c| match c.to_ascii_lowercase() {
+                    c @ ('a'..='z' | '0'..='9') => c,
+                    _ => '_',
+                })
+                .collect();
             let hint = match bad {
                 '-' => format!(
-                    "use `_` instead of `-` (external ids such as `{}-prediction-dev` are split on `-`)",
-                    name.replace('-', "_")
+                    "use `_` instead of `-` (external ids such as `{fixed}-prediction-dev` are split on `-`)"
                 ),
-                'A'..='Z' => format!("use lowercase: `{}`", name.to_lowercase()),
-                _ => "use only lowercase letters, digits and `_`".to_string(),
+                'A'..='Z' => format!("use lowercase letters, digits and `_`: `{fixed}`"),
+                _ => format!("use only lowercase letters, digits and `_`: `{fixed}`"),
             };
             return Err(IdError(format!("model name `{name}` contains `{bad}`: {hint}")));
         }
@@ -312,7 +319,9 @@ mod tests {
         let dash = ModelName::new("well-log").unwrap_err().to_string();
         assert!(dash.contains("use `_` instead of `-`") && dash.contains("well_log"), "{dash}");
         let upper = ModelName::new("WellLog").unwrap_err().to_string();
-        assert!(upper.contains("use lowercase: `welllog`"), "{upper}");
+        assert!(upper.contains("use lowercase letters, digits and `_`: `welllog`"), "{upper}");
+        let both = ModelName::new("Well-Log").unwrap_err().to_string();
+        assert!(both.ends_with(": `well_log`"), "{both}");
         assert!(ModelName::new("").unwrap_err().to_string().contains("empty"));
         assert!(ModelName::new("a".repeat(65)).is_err());
     }

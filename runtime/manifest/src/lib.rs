@@ -150,7 +150,7 @@ impl Settings {
     /// messages and to resolve relative paths).
     pub fn parse(text: &str, path: &Path) -> Result<Settings, SettingsError> {
         let raw: Vec<RawModel> = serde_saphyr::from_multiple(text)
-            .map_err(|e| SettingsError::one(problem::from_yaml(path, &e)))?;
+            .map_err(|e| SettingsError::one(problem::from_yaml(path, text, &e)))?;
         if raw.is_empty() {
             return Err(SettingsError::one(Problem::file(
                 path,

@@ -66,7 +66,10 @@ impl RawLimits {
                 problems.push(Problem::at(
                     &position(path, v.referenced),
                     format!("limits.{key} is {}, outside {lo}..={hi}", v.value),
-                    String::new(),
+                    format!(
+                        "set a value from {lo} to {hi}, or remove `{key}` for the default ({})",
+                        default_of(key)
+                    ),
                 ));
                 None
             }
@@ -95,6 +98,20 @@ impl RawLimits {
             limits.max_output_bytes = mb << 20;
         }
         limits
+    }
+}
+
+/// The default of a limit, as a user would write it.
+fn default_of(key: &str) -> String {
+    let d = Limits::default();
+    match key {
+        "memory_mb" => (d.memory_bytes >> 20).to_string(),
+        "timeout_ms" => d.timeout.as_millis().to_string(),
+        "init_timeout_ms" => d.init_timeout.as_millis().to_string(),
+        "max_instances" => d.max_instances.to_string(),
+        "max_request_mb" => (d.max_request_bytes >> 20).to_string(),
+        "max_output_mb" => (d.max_output_bytes >> 20).to_string(),
+        _ => "none".to_string(),
     }
 }
 

@@ -85,7 +85,7 @@ const SEED_KEYS: &[(&str, &str)] = &[
 ];
 
 /// Turns a YAML or shape error into a problem with a position and a hint.
-pub(crate) fn from_yaml(path: &Path, err: &serde_saphyr::Error) -> Problem {
+pub(crate) fn from_yaml(path: &Path, text: &str, err: &serde_saphyr::Error) -> Problem {
     let (line, column) = err.location().map_or((0, 0), |l| (l.line(), l.column()));
     let (message, hint) = match err.without_snippet() {
         serde_saphyr::Error::SerdeUnknownField { field, expected, .. } => {
@@ -109,12 +109,56 @@ pub(crate) fn from_yaml(path: &Path, err: &serde_saphyr::Error) -> Problem {
                 other => format!("add `{other}`"),
             },
         ),
+        serde_saphyr::Error::InvalidScalar { ty, .. } => {
+            let (key, value) = key_and_value(text, line, column);
+            let wanted = match *ty {
+                "bool" => "`true` or `false`",
+                "f32" | "f64" => "a number",
+                t if t.starts_with('u') => "a whole number ≥ 0",
+                t if t.starts_with('i') => "a whole number",
+                _ => "another kind of value",
+            };
+            let message = match key {
+                Some(key) => format!("{key}: expected {wanted}, found `{value}`"),
+                None => format!("expected {wanted}, found `{value}`"),
+            };
+            (message, format!("write {wanted} without quotes or units"))
+        }
         other => {
-            let text = other.render();
-            (first_line(&text), String::new())
+            let rendered = other.render();
+            let message = strip_location(&first_line(&rendered));
+            // Anything else is YAML structure: nearly always indentation.
+            let hint = if rendered.contains("while parsing") || rendered.contains("while scanning")
+            {
+                "check the indentation: the keys of one mapping start in the same column, nested ones further right (spaces, not tabs)".to_string()
+            } else {
+                String::new()
+            };
+            (message, hint)
         }
     };
     Problem { path: path.to_path_buf(), line, column, message, hint }
+}
+
+/// The key and the scalar at `line`:`column` (1-based) of `text`, as written.
+fn key_and_value(text: &str, line: u64, column: u64) -> (Option<String>, String) {
+    let Some(row) = usize::try_from(line).ok().and_then(|l| text.lines().nth(l.checked_sub(1)?))
+    else {
+        return (None, String::new());
+    };
+    let start = usize::try_from(column).unwrap_or(1).saturating_sub(1);
+    let value = row.chars().skip(start).collect::<String>();
+    let value = value.split(" #").next().unwrap_or("").trim().to_string();
+    let key = row.split_once(':').map(|(k, _)| k.trim().trim_start_matches("- ").to_string());
+    (key.filter(|k| !k.is_empty()), value)
+}
+
+/// `… at line 4, column 15` → `…`: the position is printed once, in front.
+fn strip_location(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(", column ") => message[..i].to_string(),
+        _ => message.to_string(),
+    }
 }
 
 fn first_line(text: &str) -> String {

@@ -155,7 +155,10 @@ fn a_missing_required_key_is_named() {
 fn limits_out_of_range_and_metadata_beyond_cdf_limits_are_refused() {
     let dir = folder();
     let text = VALID.replace("memory_mb: 64", "memory_mb: 0");
-    assert_eq!(error(dir.path(), &text), "S:12:14: limits.memory_mb is 0, outside 1..=16384");
+    assert_eq!(
+        error(dir.path(), &text),
+        "S:12:14: limits.memory_mb is 0, outside 1..=16384\n  hint: set a value from 1 to 16384, or remove `memory_mb` for the default (256)"
+    );
 
     let long = "x".repeat(600);
     let text = VALID.replace("petrel_exposure: false", &format!("notes: {long}"));

@@ -1,6 +1,7 @@
 //! `mlops-host init`: a ready model folder in one of the supported
-//! languages — settings, the model, an artifact, a fixture, a build script,
-//! and the SDK and contract it builds against — that passes `mlops-host
+//! languages — settings (every field explained), the model, an artifact, a
+//! fixture, a build script, the SDK and contract it builds against, and CI
+//! pipelines for GitHub Actions and Bitbucket — that passes `mlops-host
 //! test` as written.
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,23 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// What a CI runner installs before building (one shell line; `sudo`
+    /// only where there is one).
+    fn setup(self) -> &'static str {
+        match self {
+            Lang::Rust | Lang::Onnx => "rustup target add wasm32-wasip2",
+            Lang::Python => {
+                "$(command -v sudo) apt-get update -qq && $(command -v sudo) apt-get install -y -qq python3-venv"
+            }
+            Lang::Js => {
+                "$(command -v sudo) apt-get update -qq && $(command -v sudo) apt-get install -y -qq nodejs npm"
+            }
+            Lang::C => {
+                "$(command -v sudo) apt-get update -qq && $(command -v sudo) apt-get install -y -qq clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32"
+            }
+        }
+    }
+
     fn folder(self) -> &'static str {
         match self {
             Lang::Rust => "rust",
@@ -38,8 +56,7 @@ impl Lang {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The folder to create (it must not exist, or be empty)
-    /// [default: ./<name>].
+    /// The model folder (created if missing) [default: the current folder].
     pub dir: Option<PathBuf>,
     #[arg(long, value_enum)]
     pub lang: Lang,
@@ -47,6 +64,13 @@ pub struct Args {
     /// [default: the folder's name].
     #[arg(long)]
     pub name: Option<String>,
+    /// Overwrite files that exist (otherwise init refuses to touch any).
+    #[arg(long)]
+    pub force: bool,
+    /// Leave out the CI pipelines (.github/workflows/mlops.yml,
+    /// bitbucket-pipelines.yml).
+    #[arg(long)]
+    pub no_ci: bool,
 }
 
 // What every model folder gets besides its template.
@@ -103,19 +127,37 @@ const ONNX_EXAMPLE: [(&str, &[u8]); 6] = [
     ),
 ];
 
+fn extra(name: &str) -> &'static [u8] {
+    TEMPLATE_FILES.iter().find(|(t, p, ..)| *t == "_extra" && *p == name).map_or(&[], |f| f.2)
+}
+
 /// The files of a new model folder: (path, content, executable).
-pub fn files(lang: Lang, name: &ModelName) -> Vec<(String, Vec<u8>, bool)> {
+pub fn files(lang: Lang, name: &ModelName, ci: bool) -> Vec<(String, Vec<u8>, bool)> {
     let fill = |bytes: &[u8]| -> Vec<u8> {
         match std::str::from_utf8(bytes) {
-            Ok(text) => text.replace("{{model_name}}", name.as_str()).into_bytes(),
+            Ok(text) => text
+                .replace("{{model_name}}", name.as_str())
+                .replace("{{setup}}", lang.setup())
+                .into_bytes(),
             Err(_) => bytes.to_vec(),
         }
     };
     let mut out: Vec<(String, Vec<u8>, bool)> = TEMPLATE_FILES
         .iter()
         .filter(|(t, ..)| *t == lang.folder() || (*t == "common" && lang != Lang::Onnx))
-        .map(|(_, path, bytes, exec)| (path.to_string(), fill(bytes), *exec))
+        .map(|(_, path, bytes, exec)| {
+            let mut content = fill(bytes);
+            if *path == "mlops_settings.yaml" {
+                // Every other setting, commented.
+                content.extend_from_slice(extra("settings-more.yaml"));
+            }
+            (path.to_string(), content, *exec)
+        })
         .collect();
+    if ci {
+        out.push((".github/workflows/mlops.yml".into(), fill(extra("github.yml")), false));
+        out.push(("bitbucket-pipelines.yml".into(), fill(extra("bitbucket-pipelines.yml")), false));
+    }
     let mut add =
         |path: &str, content: &[u8]| out.push((path.to_string(), content.to_vec(), false));
     add("wit/mlops.wit", WIT.as_bytes());
@@ -161,39 +203,40 @@ pub fn files(lang: Lang, name: &ModelName) -> Vec<(String, Vec<u8>, bool)> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let dir = match (&args.dir, &args.name) {
-        (Some(dir), _) => dir.clone(),
-        (None, Some(name)) => PathBuf::from(name),
-        (None, None) => {
-            return Err(UsageError("name the folder to create (`mlops-host init my_model --lang python`) or pass --name".into()).into());
-        }
-    };
+    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let raw_name = match &args.name {
         Some(n) => n.clone(),
-        None => dir.file_name().and_then(|n| n.to_str()).map(str::to_string).ok_or_else(|| {
-            UsageError(format!("cannot take a model name from {}: pass --name", dir.display()))
-        })?,
+        None => std::path::absolute(&dir)
+            .ok()
+            .and_then(|d| d.file_name().and_then(|n| n.to_str()).map(str::to_string))
+            .ok_or_else(|| {
+                UsageError(format!("cannot take a model name from {}: pass --name", dir.display()))
+            })?,
     };
-    let name = ModelName::new(raw_name.clone()).map_err(|e| {
+    let name = ModelName::new(raw_name).map_err(|e| {
         UsageError(format!(
             "{e}{}",
             if args.name.is_none() { " (taken from the folder's name; pass --name)" } else { "" }
         ))
     })?;
-    if dir.exists() {
-        let empty = std::fs::read_dir(&dir).map(|mut d| d.next().is_none()).unwrap_or(false);
-        if !empty {
-            return Err(UsageError(format!(
-                "{} exists and is not empty: pick a new folder",
-                dir.display()
-            ))
-            .into());
-        }
+    let files = files(args.lang, &name, !args.no_ci);
+    let existing: Vec<&str> =
+        files.iter().map(|(p, ..)| p.as_str()).filter(|p| dir.join(p).exists()).collect();
+    if !existing.is_empty() && !args.force {
+        return Err(UsageError(format!(
+            "{} already has {}: init writes nothing over existing files (add --force to overwrite them)",
+            dir.display(),
+            existing.join(", ")
+        ))
+        .into());
     }
-    write_all(&dir, &files(args.lang, &name))?;
-    println!("created {} ({} model `{name}`)", dir.display(), args.lang.folder());
+    write_all(&dir, &files)?;
+    println!("created {} model `{name}` in {}", args.lang.folder(), dir.display());
     println!("next:");
-    println!("  cd {}", dir.display());
+    if args.dir.is_some() {
+        println!("  cd {}", dir.display());
+    }
+    println!("  mlops-host validate      # check the settings and fixtures");
     println!("  mlops-host test          # build, then run the fixtures in the sandbox");
     println!("  mlops-host deploy        # test, upload the artifacts, deploy to dev");
     println!("  mlops-host serve         # serve it over HTTP");

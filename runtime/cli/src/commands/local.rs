@@ -79,18 +79,23 @@ pub async fn compile(
     );
     let engine = engine.clone();
     let to_compile = bytes.clone();
-    let loaded = tokio::task::spawn_blocking(move || engine.load(&to_compile))
-        .await
-        .context("the compile task failed")?
-        .with_context(|| {
-            format!("{}: cannot load {}", model.model_name, model.model_file.display())
-        })?;
+    let shown =
+        std::fs::canonicalize(&model.model_file).unwrap_or_else(|_| model.model_file.clone());
+    let spinner = crate::progress::Spinner::start(format!(
+        "{}: compiling {} ({} KiB)",
+        model.model_name,
+        shown.display(),
+        bytes.len().div_ceil(1024)
+    ));
+    let loaded = tokio::task::spawn_blocking(move || engine.load(&to_compile)).await;
+    drop(spinner);
+    let loaded = loaded.context("the compile task failed")?.with_context(|| {
+        format!("{}: cannot load {}", model.model_name, model.model_file.display())
+    })?;
     let how = match loaded.outcome {
         mlops_engine::CacheOutcome::Compiled => "compiled",
         mlops_engine::CacheOutcome::Loaded => "loaded from the compile cache",
     };
-    let shown =
-        std::fs::canonicalize(&model.model_file).unwrap_or_else(|_| model.model_file.clone());
     eprintln!(
         "{}: component {} ({} KiB) {how} in {:.0} ms",
         model.model_name,

@@ -8,3 +8,4 @@ pub mod models;
 pub mod serve;
 pub mod services;
 pub mod test;
+pub mod validate;

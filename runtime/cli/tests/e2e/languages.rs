@@ -266,14 +266,16 @@ async fn every_init_template_builds_and_passes_its_fixtures() {
         assert!(err.contains("fixture(s) passed"), "{lang}: {err}");
     }
 
-    // A folder that holds something, or a name that is not one, is refused.
+    // A folder that holds the files init writes, or a name that is not one,
+    // is refused.
     let out = Command::new(crate::bin())
         .args(["init", "--lang", "c"])
         .arg(work.path().join("my_c"))
         .output()
         .expect("init");
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is not empty"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already has") && err.contains("--force"), "{err}");
     let out = Command::new(crate::bin())
         .args(["init", "--lang", "c"])
         .arg(work.path().join("My-Model"))

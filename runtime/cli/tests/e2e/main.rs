@@ -8,6 +8,7 @@ mod languages;
 mod models;
 mod serve;
 mod services;
+mod workflow;
 
 use std::path::Path;
 
