@@ -194,6 +194,12 @@ impl HostProcess {
         (status, resp.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Kills the process outright (SIGKILL: no shutdown, no cleanup).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and waits for the process to exit.
     pub fn stop(mut self) -> Vec<String> {
         #[cfg(unix)]

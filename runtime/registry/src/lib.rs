@@ -8,7 +8,11 @@
 //! models/<model>/<env>/<version>.json    artifact manifest (files, metadata, provenance)
 //! services/<external-id>.json            service record (component, model id, limits…)
 //! predictions/<model>/<env>/<id>.json    predictions written on request (`to_file`)
+//! changes/services                       rewritten after every change to services/
 //! ```
+//!
+//! Hosts watch `changes/services` with one HEAD per tick and list
+//! `services/` only when it changed (or, as a safety net, now and then).
 //!
 //! Versions:
 //! - a version is claimed by creating its manifest with a conditional put
@@ -27,6 +31,7 @@
 //! Every blob is checked against its blake3 name when read.
 
 mod blobs;
+mod counting;
 mod gc;
 mod progress;
 mod records;
@@ -41,11 +46,12 @@ use mlops_manifest::{Env, ExternalId, ModelId, ModelName};
 use object_store::ObjectStore;
 use object_store::path::Path as StorePath;
 
+pub use counting::StoreRequests;
 pub use gc::GcReport;
 pub use progress::{NoProgress, Progress};
 pub use records::{
     ARTIFACT_FORMAT, ArtifactFile, ArtifactManifest, Deletion, LimitsRecord, SERVICE_FORMAT,
-    ServiceRecord,
+    ServiceRecord, decode_manifest, decode_service_record,
 };
 pub use versions::{Promotion, VersionFilter};
 
@@ -96,6 +102,8 @@ type Result<T, E = RegistryError> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Registry {
     store: Arc<dyn ObjectStore>,
+    /// Requests made through `store`.
+    counters: Arc<counting::Counters>,
     location: String,
     /// For a local folder store: its root (to collect the staging files an
     /// interrupted write leaves, which the object store API cannot see).
@@ -153,7 +161,14 @@ impl Registry {
 
     /// A registry over any object store; `location` is for messages.
     pub fn new(store: Arc<dyn ObjectStore>, location: &str) -> Registry {
-        Registry { store, location: location.to_string(), local_root: None }
+        let counters = Arc::new(counting::Counters::default());
+        let store = Arc::new(counting::Counting::new(store, counters.clone()));
+        Registry { store, counters, location: location.to_string(), local_root: None }
+    }
+
+    /// The requests this registry (and its clones) made to the store so far.
+    pub fn store_requests(&self) -> StoreRequests {
+        self.counters.snapshot()
     }
 
     /// Where the store is, for messages.

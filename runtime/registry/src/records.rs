@@ -56,6 +56,27 @@ pub struct Deletion {
     pub by: String,
 }
 
+/// Decodes a stored artifact manifest and checks it is the one asked for
+/// and safe to use (what reading a version does). Never panics, whatever
+/// the bytes.
+pub fn decode_manifest(bytes: &[u8], want: &ModelId) -> Result<ArtifactManifest, RegistryError> {
+    let manifest: ArtifactManifest =
+        crate::from_json(bytes, || format!("artifact manifest {want}"))?;
+    manifest.check(want)?;
+    Ok(manifest)
+}
+
+/// Decodes a stored service record and checks it (what reading a service
+/// does). Never panics, whatever the bytes.
+pub fn decode_service_record(
+    bytes: &[u8],
+    want: &ExternalId,
+) -> Result<ServiceRecord, RegistryError> {
+    let record: ServiceRecord = crate::from_json(bytes, || format!("service record {want}"))?;
+    record.check(want)?;
+    Ok(record)
+}
+
 impl ArtifactManifest {
     pub fn model_id(&self) -> ModelId {
         ModelId { model: self.model.clone(), env: self.env, version: self.version }

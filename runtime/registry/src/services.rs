@@ -6,14 +6,32 @@ use object_store::path::Path as StorePath;
 use object_store::{ObjectStoreExt as _, PutPayload};
 
 use crate::{
-    Registry, RegistryError, Result, ServiceRecord, from_json, records, service_path, store_err,
-    to_json,
+    Registry, RegistryError, Result, ServiceRecord, records, service_path, store_err, to_json,
 };
+
+/// Rewritten after every change to `services/`, so hosts can watch one
+/// object instead of listing the folder.
+const CHANGE_MARKER: &str = "changes/services";
+
+/// A store object's identity as far as change detection goes.
+fn identity(meta: &object_store::ObjectMeta) -> String {
+    format!(
+        "{}|{}|{}",
+        meta.e_tag.as_deref().unwrap_or(""),
+        meta.last_modified.timestamp_nanos_opt().unwrap_or_default(),
+        meta.size
+    )
+}
 
 impl Registry {
     /// Writes a service record (replacing any under the same id in one
     /// atomic put).
     pub async fn put_service(&self, record: &ServiceRecord) -> Result<()> {
+        self.write_service(record).await?;
+        self.mark_services_changed().await
+    }
+
+    async fn write_service(&self, record: &ServiceRecord) -> Result<()> {
         let path = service_path(&record.external_id);
         let body = to_json(record)?;
         self.store
@@ -21,6 +39,37 @@ impl Registry {
             .await
             .map_err(|source| store_err("put", &path, source))?;
         Ok(())
+    }
+
+    /// Rewrites the change marker with content no earlier write had (S3
+    /// e-tags hash the content), after the change it announces is stored.
+    async fn mark_services_changed(&self) -> Result<()> {
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nonce = blake3::hash(
+            format!("{} {} {n} {}", std::process::id(), crate::now(), self.location).as_bytes(),
+        );
+        let body =
+            serde_json::json!({ "changed_at": crate::now(), "nonce": nonce.to_hex().to_string() });
+        let path = StorePath::from(CHANGE_MARKER);
+        self.store
+            .put(&path, PutPayload::from(body.to_string()))
+            .await
+            .map_err(|source| store_err("put", &path, source))?;
+        Ok(())
+    }
+
+    /// What the service records last changed to, as an opaque token: equal
+    /// tokens mean no service was written or deleted in between (by a
+    /// writer using this registry). `None` if nothing was ever deployed.
+    /// One HEAD request.
+    pub async fn services_change(&self) -> Result<Option<String>> {
+        let path = StorePath::from(CHANGE_MARKER);
+        match self.store.head(&path).await {
+            Ok(meta) => Ok(Some(identity(&meta))),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(source) => Err(store_err("head", &path, source)),
+        }
     }
 
     /// Publishes a service: its pinned record first, then its latest alias
@@ -32,8 +81,9 @@ impl Registry {
                 record.external_id
             )));
         }
-        self.put_service(record).await?;
-        self.put_service(&record.as_alias()).await
+        self.write_service(record).await?;
+        self.write_service(&record.as_alias()).await?;
+        self.mark_services_changed().await
     }
 
     /// Points the latest alias `alias` at its pinned version `version` (a
@@ -65,20 +115,17 @@ impl Registry {
     pub async fn delete_service(&self, id: &ExternalId) -> Result<()> {
         let path = service_path(id);
         match self.store.delete(&path).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(source) => Err(store_err("delete", &path, source)),
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(source) => return Err(store_err("delete", &path, source)),
         }
+        self.mark_services_changed().await
     }
 
     /// The record of one service, if it exists.
     pub async fn service(&self, id: &ExternalId) -> Result<Option<ServiceRecord>> {
         let path = service_path(id);
         match self.get(&path, || format!("service {id}")).await {
-            Ok(bytes) => {
-                let record: ServiceRecord = from_json(&bytes, || format!("service record {id}"))?;
-                record.check(id)?;
-                Ok(Some(record))
-            }
+            Ok(bytes) => records::decode_service_record(&bytes, id).map(Some),
             Err(RegistryError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }

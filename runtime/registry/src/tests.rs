@@ -141,18 +141,15 @@ async fn symlinks_in_an_artifact_folder_are_refused() {
     }
 }
 
-#[tokio::test]
-async fn service_records_round_trip_and_alias() {
-    let reg = Registry::open("memory://").expect("open");
-    let id: ExternalId = "well_log-prediction-dev-1".parse().expect("id");
-    let record = ServiceRecord {
+fn service_record(version: u64) -> ServiceRecord {
+    ServiceRecord {
         format: SERVICE_FORMAT.into(),
-        external_id: id.clone(),
+        external_id: format!("well_log-prediction-dev-{version}").parse().expect("id"),
         alias_of: None,
         model: model(),
         service: mlops_manifest::ServiceKind::Prediction,
         env: Env::Dev,
-        model_id: "well_log/dev/1".parse().expect("model id"),
+        model_id: format!("well_log/dev/{version}").parse().expect("model id"),
         component: "a".repeat(64),
         component_size: 10,
         human_friendly_model_name: "Well log".into(),
@@ -164,7 +161,14 @@ async fn service_records_round_trip_and_alias() {
         prediction_files: Default::default(),
         deployed: now(),
         deployed_by: "t".into(),
-    };
+    }
+}
+
+#[tokio::test]
+async fn service_records_round_trip_and_alias() {
+    let reg = Registry::open("memory://").expect("open");
+    let id: ExternalId = "well_log-prediction-dev-1".parse().expect("id");
+    let record = service_record(1);
     reg.put_service(&record).await.expect("put");
     reg.put_service(&record.as_alias()).await.expect("put alias");
     assert_eq!(reg.service(&id).await.expect("get"), Some(record.clone()));
@@ -175,6 +179,47 @@ async fn service_records_round_trip_and_alias() {
     let ids: Vec<String> = all.iter().map(|r| r.external_id.to_string()).collect();
     assert_eq!(ids, ["well_log-prediction-dev", "well_log-prediction-dev-1"]);
     assert_eq!(reg.service(&"other-prediction-dev".parse().expect("id")).await.expect("get"), None);
+}
+
+#[tokio::test]
+async fn every_service_change_moves_the_change_token_and_watching_is_one_head() {
+    let folder = tempfile::tempdir().expect("tempdir");
+    for location in ["memory://", &folder.path().display().to_string()] {
+        let reg = Registry::open(location).expect("open");
+        assert_eq!(reg.services_change().await.expect("token"), None, "{location}: nothing yet");
+        let mut seen: Vec<String> = Vec::new();
+        let changed = |seen: &mut Vec<String>, token: Option<String>, what: &str| {
+            let token = token.unwrap_or_else(|| panic!("{location}: no token after {what}"));
+            assert!(!seen.contains(&token), "{location}: {what} did not move the token");
+            seen.push(token);
+        };
+        reg.publish_service(&service_record(1)).await.expect("publish 1");
+        changed(&mut seen, reg.services_change().await.expect("token"), "publish");
+        // Reading the token, or the records, changes nothing.
+        let _ = reg.services().await.expect("list");
+        assert_eq!(reg.services_change().await.expect("token").as_ref(), seen.last());
+        reg.publish_service(&service_record(2)).await.expect("publish 2");
+        changed(&mut seen, reg.services_change().await.expect("token"), "a second publish");
+        let alias: ExternalId = "well_log-prediction-dev".parse().expect("id");
+        reg.redeploy(&alias, 1).await.expect("redeploy");
+        changed(&mut seen, reg.services_change().await.expect("token"), "redeploy");
+        reg.delete_service(&"well_log-prediction-dev-2".parse().expect("id"))
+            .await
+            .expect("delete");
+        changed(&mut seen, reg.services_change().await.expect("token"), "delete");
+
+        // Watching costs one HEAD request and nothing else.
+        let before = reg.store_requests();
+        reg.services_change().await.expect("token");
+        let after = reg.store_requests();
+        assert_eq!(after.head, before.head + 1, "{location}");
+        assert_eq!(after.total(), before.total() + 1, "{location}");
+        // And the counter sees listings and reads as what they are.
+        let _ = reg.services().await.expect("list");
+        let listed = reg.store_requests();
+        assert_eq!(listed.list, after.list + 1, "{location}");
+        assert_eq!(listed.get, after.get + 2, "{location}: the alias and version 1");
+    }
 }
 
 #[tokio::test]

@@ -7,9 +7,7 @@ use mlops_manifest::{Env, ModelId, ModelName, Version};
 use object_store::{ObjectStoreExt as _, PutMode, PutOptions, PutPayload};
 
 use crate::records::{self, ARTIFACT_FORMAT, ArtifactFile, ArtifactManifest, Deletion};
-use crate::{
-    Progress, Registry, RegistryError, Result, from_json, manifest_path, now, store_err, to_json,
-};
+use crate::{Progress, Registry, RegistryError, Result, manifest_path, now, store_err, to_json};
 
 /// Attempts at claiming a version number before giving up. Each failed
 /// attempt means another uploader got that number, so this bounds how many
@@ -146,9 +144,7 @@ impl Registry {
     async fn record(&self, id: &ModelId) -> Result<ArtifactManifest> {
         let path = manifest_path(id);
         let bytes = self.get(&path, || format!("artifact version {id}")).await?;
-        let manifest: ArtifactManifest = from_json(&bytes, || format!("artifact manifest {id}"))?;
-        manifest.check(id)?;
-        Ok(manifest)
+        crate::records::decode_manifest(&bytes, id)
     }
 
     /// The manifest of a live version, checked.

@@ -67,10 +67,31 @@ struct Inner {
     options: AppOptions,
     metrics: Metrics,
     services: RwLock<BTreeMap<ExternalId, Arc<Entry>>>,
-    /// Serializes syncs (the watcher's and an admin route's).
-    syncing: tokio::sync::Mutex<()>,
+    /// Serializes syncs (the watcher's and an admin route's), and holds
+    /// what the last one saw.
+    syncing: tokio::sync::Mutex<Watched>,
     synced_once: AtomicBool,
     shutting_down: AtomicBool,
+}
+
+/// What the last full sync saw of the store.
+#[derive(Debug, Default)]
+struct Watched {
+    /// The store's service-change token read just before that sync
+    /// (`Some(None)`: nothing deployed yet; `None`: unknown).
+    change: Option<Option<String>>,
+    at: Option<std::time::Instant>,
+}
+
+/// How often hosts look at the store, and how they learn of changes.
+#[derive(Debug, Clone, Copy)]
+pub struct WatchOptions {
+    /// One HEAD of the change marker per interval: a deploy is served
+    /// within about this long.
+    pub interval: Duration,
+    /// A full listing at least this often even if the marker did not move
+    /// (a safety net for writers that bypass the registry).
+    pub resync: Duration,
 }
 
 /// What a sync did.
@@ -95,7 +116,7 @@ impl App {
             options,
             metrics: Metrics::new(),
             services: RwLock::new(BTreeMap::new()),
-            syncing: tokio::sync::Mutex::new(()),
+            syncing: tokio::sync::Mutex::new(Watched::default()),
             synced_once: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
         }))
@@ -112,7 +133,27 @@ impl App {
     /// are kept as they are. Records with the same component, artifacts,
     /// limits and secrets share one deployment (one pool of instances).
     pub async fn sync(&self) -> Result<LoadReport, String> {
-        let _one_at_a_time = self.0.syncing.lock().await;
+        let mut watched = self.0.syncing.lock().await;
+        self.sync_locked(&mut watched).await
+    }
+
+    /// Syncs only if the store's service-change token moved since the last
+    /// sync, or `resync` has passed: when idle, one HEAD request. `None`
+    /// when nothing needed doing.
+    pub async fn sync_if_changed(&self, resync: Duration) -> Result<Option<LoadReport>, String> {
+        let mut watched = self.0.syncing.lock().await;
+        let token = self.0.loader.registry.services_change().await.map_err(|e| e.to_string())?;
+        let fresh = watched.at.is_some_and(|at| at.elapsed() < resync);
+        if fresh && watched.change.as_ref() == Some(&token) {
+            return Ok(None);
+        }
+        self.sync_locked(&mut watched).await.map(Some)
+    }
+
+    async fn sync_locked(&self, watched: &mut Watched) -> Result<LoadReport, String> {
+        // The token is read before the listing: a change that lands during
+        // the listing moves it again, so the next poll syncs once more.
+        let token = self.0.loader.registry.services_change().await.ok();
         let (records, unreadable) =
             self.0.loader.registry.services().await.map_err(|e| e.to_string())?;
         let current = self.snapshot();
@@ -176,20 +217,22 @@ impl App {
         }
         *self.0.services.write().unwrap_or_else(std::sync::PoisonError::into_inner) = next;
         self.0.synced_once.store(true, Ordering::SeqCst);
+        *watched = Watched { change: token, at: Some(std::time::Instant::now()) };
         Ok(report)
     }
 
-    /// Syncs with the store every `interval` until the app shuts down.
-    pub fn spawn_watch(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+    /// Watches the store until the app shuts down: every `interval`, one
+    /// HEAD of the change marker, and a sync when it moved.
+    pub fn spawn_watch(&self, watch: WatchOptions) -> tokio::task::JoinHandle<()> {
         let app = self.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
+            let mut tick = tokio::time::interval(watch.interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             tick.tick().await;
             while !app.0.shutting_down.load(Ordering::SeqCst) {
                 tick.tick().await;
-                match app.sync().await {
-                    Ok(report) if report.changed() => tracing::info!(
+                match app.sync_if_changed(watch.resync).await {
+                    Ok(Some(report)) if report.changed() => tracing::info!(
                         loaded = report.loaded.len(),
                         failed = report.failed.len(),
                         removed = report.removed.len(),
@@ -348,6 +391,16 @@ impl App {
                     Some(&record.model_id.to_string()),
                 ),
             ),
+            // Not found *yet*: this host has not read the store.
+            None if !self.0.synced_once.load(Ordering::SeqCst) => outcome(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &error_json(
+                    &format!(
+                        "service {id}: this host has not loaded the services from its store yet; retry shortly"
+                    ),
+                    None,
+                ),
+            ),
             None => outcome(StatusCode::NOT_FOUND, &not_found_json(id)),
         }
     }
@@ -400,7 +453,9 @@ impl App {
                 State::Failed(_) => None,
             })
             .collect();
-        let mut resp = Response::new(Full::new(Bytes::from(self.0.metrics.encode(&services))));
+        let mut resp = Response::new(Full::new(Bytes::from(
+            self.0.metrics.encode(&services, &self.0.loader.registry.store_requests().by_kind()),
+        )));
         resp.headers_mut().insert(
             CONTENT_TYPE,
             HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),

@@ -24,7 +24,7 @@ pub mod oip;
 pub mod routes;
 pub mod serve;
 
-pub use app::{App, AppOptions, LoadReport};
+pub use app::{App, AppOptions, LoadReport, WatchOptions};
 pub use auth::Auth;
 pub use call::{CallOutcome, Files, invoke};
 pub use loader::{Loader, SecretResolver, Service};

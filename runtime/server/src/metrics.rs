@@ -23,6 +23,11 @@ struct ServiceLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: String,
 }
@@ -39,6 +44,7 @@ struct Inner {
     traps: Family<ServiceLabels, Gauge>,
     compile: Family<OutcomeLabels, Counter>,
     reloads: Family<OutcomeLabels, Counter>,
+    store_requests: Family<KindLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -81,7 +87,22 @@ impl Metrics {
             "Services loaded from the store, by outcome",
             reloads.clone(),
         );
-        Metrics(Arc::new(Inner { registry, calls, latency, instances, traps, compile, reloads }))
+        let store_requests = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "store_requests",
+            "Requests this host made to its object store, by kind (get, head, put, list, delete, copy)",
+            store_requests.clone(),
+        );
+        Metrics(Arc::new(Inner {
+            registry,
+            calls,
+            latency,
+            instances,
+            traps,
+            compile,
+            reloads,
+            store_requests,
+        }))
     }
 
     /// A call to `service` ended with `status` after `took`.
@@ -107,8 +128,13 @@ impl Metrics {
     }
 
     /// The text exposition, with per-service gauges set from `services`
-    /// (external id, instances, traps) first.
-    pub fn encode(&self, services: &[(String, u64, u64)]) -> String {
+    /// (external id, instances, traps) first,
+    /// and the store request counts (`(kind, total so far)`).
+    pub fn encode(&self, services: &[(String, u64, u64)], store: &[(&'static str, u64)]) -> String {
+        for (kind, total) in store {
+            let counter = self.0.store_requests.get_or_create(&KindLabels { kind });
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
         self.0.instances.clear();
         self.0.traps.clear();
         for (service, instances, traps) in services {

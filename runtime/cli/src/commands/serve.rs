@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use mlops_server::{App, AppOptions, Auth};
+use mlops_server::{App, AppOptions, Auth, WatchOptions};
 
 use crate::UsageError;
 use crate::context::GlobalArgs;
@@ -20,9 +20,14 @@ pub struct ListenArgs {
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub shutdown_grace: u64,
     /// How often to look in the store for deploys, redeploys and deletes
-    /// made by any process.
-    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    /// made by any process (one HEAD request of a change marker each time;
+    /// the services are listed only when it moved).
+    #[arg(long, env = "MLOPS_WATCH_INTERVAL", default_value_t = 2.0, value_name = "SECONDS")]
     pub watch_interval: f64,
+    /// List every service record at least this often even if the change
+    /// marker did not move (a safety net for writers other than mlops-host).
+    #[arg(long, env = "MLOPS_RESYNC_INTERVAL", default_value_t = 60.0, value_name = "SECONDS")]
+    pub resync_interval: f64,
     /// Token for the admin routes (deploy, delete, redeploy). Prefer the
     /// environment variable: command lines are visible to other users.
     #[arg(long, env = "MLOPS_ADMIN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
@@ -40,10 +45,16 @@ pub struct Args {
 
 pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     let args = args.listen;
-    let watch =
-        Duration::try_from_secs_f64(args.watch_interval).ok().filter(|d| !d.is_zero()).ok_or_else(
-            || UsageError("--watch-interval must be a positive number of seconds".into()),
-        )?;
+    let seconds = |value: f64, flag: &str| {
+        Duration::try_from_secs_f64(value)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| UsageError(format!("{flag} must be a positive number of seconds")))
+    };
+    let watch = WatchOptions {
+        interval: seconds(args.watch_interval, "--watch-interval")?,
+        resync: seconds(args.resync_interval, "--resync-interval")?,
+    };
     let registry = global.registry()?;
     let engine = global.engine()?;
     let options = AppOptions {
@@ -51,13 +62,9 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         scratch_dir: global.cache_dir().join("scratch"),
     };
     let app = App::new(global.loader(registry.clone(), engine)?, options);
-    let report = app
-        .load_all()
-        .await
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("cannot list the services in {}", registry.location()))?;
-    // Bind only after loading, so a load balancer never reaches a host that
-    // is still compiling.
+    // Listen at once: /healthz answers while the services load, and /readyz
+    // says "loading" (503) until they have, so a load balancer or
+    // Kubernetes sends no traffic to a host that is still compiling.
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| {
         format!(
             "cannot listen on {} (is another server running? pick one with --listen)",
@@ -65,32 +72,43 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         )
     })?;
     let addr = listener.local_addr().unwrap_or(args.listen);
-    tracing::info!(
-        store = %registry.location(),
-        loaded = report.loaded.len(),
-        failed = report.failed.len(),
-        "listening on http://{addr}"
-    );
-    eprintln!(
-        "mlops-host: serving {} service(s) from {} on http://{addr}",
-        report.loaded.len(),
-        registry.location()
-    );
-    for id in &report.loaded {
-        eprintln!("  POST http://{addr}/services/{id}/call");
-    }
-    for (id, why) in &report.failed {
-        eprintln!("  not loaded: {id}: {why}");
-    }
-    let watcher = app.spawn_watch(watch);
-    let served = mlops_server::serve(
-        app,
+    let served = tokio::spawn(mlops_server::serve(
+        app.clone(),
         listener,
         mlops_server::shutdown_signal(),
         Duration::from_secs(args.shutdown_grace),
-    )
-    .await;
+    ));
+    match app.load_all().await {
+        Ok(report) => {
+            tracing::info!(
+                store = %registry.location(),
+                loaded = report.loaded.len(),
+                failed = report.failed.len(),
+                "listening on http://{addr}"
+            );
+            eprintln!(
+                "mlops-host: serving {} service(s) from {} on http://{addr}",
+                report.loaded.len(),
+                registry.location()
+            );
+            for id in &report.loaded {
+                eprintln!("  POST http://{addr}/services/{id}/call");
+            }
+            for (id, why) in &report.failed {
+                eprintln!("  not loaded: {id}: {why}");
+            }
+        }
+        // A store that is down at start is not fatal: the watcher retries
+        // and the host reports not ready until it has read the store.
+        Err(e) => eprintln!(
+            "mlops-host: cannot list the services in {} ({e}); listening on http://{addr}, not ready, retrying every {:?}",
+            registry.location(),
+            watch.interval
+        ),
+    }
+    let watcher = app.spawn_watch(watch);
+    let served = served.await;
     watcher.abort();
-    served.context("the server failed")?;
+    served.context("the server task failed")?.context("the server failed")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,8 +4,10 @@
 mod bench;
 mod cdf;
 mod cli;
+mod deploy_files;
 mod languages;
 mod models;
+mod scale;
 mod serve;
 mod services;
 mod workflow;
