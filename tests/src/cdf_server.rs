@@ -53,7 +53,7 @@ impl Default for CdfServerConfig {
         CdfServerConfig {
             project: "mlops-test".into(),
             client_id: "mlops-client".into(),
-            client_secret: "correct horse battery staple".into(),
+            client_secret: crate::secrets::CDF_CLIENT_SECRET.into(),
             token_lifetime: Duration::from_secs(3600),
             expires_in_as_string: false,
             uploaded_delay: Duration::ZERO,

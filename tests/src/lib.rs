@@ -5,6 +5,8 @@
 
 pub mod cdf_server;
 pub mod conformance;
+pub mod proxy;
+pub mod secrets;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -94,6 +96,7 @@ pub fn tight_limits() -> Limits {
         max_instances: 2,
         max_request_bytes: 1 << 20,
         max_output_bytes: 8 << 20,
+        max_response_bytes: 8 << 20,
     }
 }
 
@@ -123,11 +126,21 @@ pub fn host_command(bin: &Path, store: &Path, cache: &Path) -> Command {
 impl HostProcess {
     /// Starts `cmd` (a `serve` or `deploy --serve` with `--listen
     /// 127.0.0.1:0`) and waits until it says where it listens.
+    pub fn start(cmd: Command) -> HostProcess {
+        HostProcess::start_until(cmd, "mlops-host: serving")
+    }
+
+    /// Like [`HostProcess::start`], but returns as soon as it listens,
+    /// before it has loaded anything (it may not be ready).
+    pub fn start_listening(cmd: Command) -> HostProcess {
+        HostProcess::start_until(cmd, "mlops-host: listening")
+    }
+
     #[allow(
         clippy::zombie_processes,
         reason = "the child moves into HostProcess, which waits for it on drop"
     )]
-    pub fn start(mut cmd: Command) -> HostProcess {
+    fn start_until(mut cmd: Command, prefix: &str) -> HostProcess {
         cmd.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn mlops-host");
         let stderr = child.stderr.take().expect("stderr");
@@ -146,9 +159,13 @@ impl HostProcess {
             match rx.recv_timeout(left) {
                 Ok(line) => {
                     let url = line
-                        .strip_prefix("mlops-host: serving")
-                        .and_then(|rest| rest.rsplit_once(" on "))
-                        .map(|(_, url)| url.trim().to_string());
+                        .strip_prefix(prefix)
+                        .and_then(|rest| rest.split_once("http://"))
+                        .map(|(_, rest)| {
+                            let addr = rest.split([';', ' ']).next().unwrap_or(rest);
+                            format!("http://{}", addr.trim())
+                        });
+                    secrets::assert_none_in("the host's log", &line);
                     log.push(line);
                     if let Some(url) = url {
                         return HostProcess { child, url, lines: rx, log };
@@ -165,6 +182,7 @@ impl HostProcess {
     /// Collects what it has logged since.
     pub fn drain_log(&mut self) -> &[String] {
         while let Ok(line) = self.lines.try_recv() {
+            secrets::assert_none_in("the host's log", &line);
             self.log.push(line);
         }
         &self.log
@@ -184,6 +202,7 @@ impl HostProcess {
             .expect("request");
         let status = resp.status().as_u16();
         let text = resp.text().await.expect("body");
+        secrets::assert_none_in(&format!("the response to POST {path}"), &text);
         (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
     }
 
@@ -191,7 +210,9 @@ impl HostProcess {
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
         let resp = reqwest::get(format!("{}{path}", self.url)).await.expect("request");
         let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+        let text = resp.text().await.expect("body");
+        secrets::assert_none_in(&format!("the response to GET {path}"), &text);
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
     }
 
     /// Kills the process outright (SIGKILL: no shutdown, no cleanup).
@@ -216,6 +237,11 @@ impl Drop for HostProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // What it logged to the end is scanned too (unless the test is
+        // already failing: a second panic would abort).
+        if !std::thread::panicking() {
+            self.drain_log();
+        }
     }
 }
 

@@ -159,9 +159,14 @@ pub fn model_secrets(
         .collect()
 }
 
-/// Logs go to stderr. `serve` logs at info by default; other commands only
-/// warn, as their output is for people.
-pub fn init_logging(args: &GlobalArgs, serving: bool) {
+/// Logs go to stderr. `serve` logs at info by default, through a background
+/// writer that drops lines rather than block when stderr cannot keep up
+/// (keep the returned guard alive: it flushes on drop); other commands only
+/// warn, directly, as their output is for people.
+pub fn init_logging(
+    args: &GlobalArgs,
+    serving: bool,
+) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let default = if serving { "info" } else { "warn" };
     let filter = args
         .log
@@ -175,11 +180,17 @@ pub fn init_logging(args: &GlobalArgs, serving: bool) {
     use std::io::IsTerminal as _;
     let color = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(color)
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(color);
+    if serving {
+        let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .lossy(true)
+            .finish(std::io::stderr());
+        let _ = builder.with_writer(writer).try_init();
+        Some(guard)
+    } else {
+        let _ = builder.with_writer(std::io::stderr).try_init();
+        None
+    }
 }
 
 /// `user@host`, for `created_by` and `deployed_by`.

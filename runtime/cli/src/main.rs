@@ -76,7 +76,8 @@ impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    context::init_logging(&cli.global, matches!(cli.command, Command::Serve(_)));
+    // Held to the end: it flushes the log on drop.
+    let _log = context::init_logging(&cli.global, matches!(cli.command, Command::Serve(_)));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

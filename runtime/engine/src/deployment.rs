@@ -13,7 +13,7 @@ use wasmtime::{CallHook, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use crate::bindings::{prediction, training, types};
-use crate::host::{GuestOutput, HostState, MemoryLimiter, OutputWatch};
+use crate::host::{GuestOutput, HostState, MemoryLimiter, OutputWatch, Redactor};
 use crate::{CallError, Engine, EngineError, LoadedComponent, Payload, Signature};
 
 /// Where the artifact folder appears inside the guest (read-only).
@@ -132,6 +132,7 @@ struct Inner {
     spec: DeploymentSpec,
     name: Arc<str>,
     secrets: Vec<types::Secret>,
+    redact: Redactor,
     signature: Option<Signature>,
     idle: Mutex<Vec<Instance>>,
     permits: Arc<Semaphore>,
@@ -180,6 +181,7 @@ impl Deployment {
             prediction,
             training,
             name: Arc::from(spec.name.as_str()),
+            redact: Redactor::new(spec.secrets.iter().map(|(_, v)| v.clone())),
             spec,
             secrets,
             signature: None,
@@ -323,13 +325,22 @@ impl Inner {
                 if let Some(p) = phases {
                     p.release = returned_at.elapsed();
                 }
-                returned.map_err(model_error)
+                let payload = returned.map_err(|e| model_error(e, &self.redact))?;
+                let size = payload_bytes(&payload);
+                if size > limits.max_response_bytes {
+                    return Err(CallError::ResponseLimit {
+                        size_bytes: size,
+                        limit_bytes: limits.max_response_bytes,
+                    });
+                }
+                Ok(payload)
             }
             Err(trap) => {
                 // A trapped instance cannot be trusted again: drop it.
                 self.traps.fetch_add(1, Ordering::Relaxed);
                 let err = classify(trap, instance.store.data(), limits.timeout);
                 tracing::warn!(service = %self.name, "call failed: {err}");
+                discard(instance.store);
                 Err(err)
             }
         }
@@ -368,7 +379,7 @@ impl Inner {
                 self.calls.fetch_add(1, Ordering::Relaxed);
                 returned
                     .map(|entries| entries.into_iter().map(|e| (e.key, e.value)).collect())
-                    .map_err(model_error)
+                    .map_err(|e| model_error(e, &self.redact))
             }
             Err(trap) => {
                 self.traps.fetch_add(1, Ordering::Relaxed);
@@ -396,6 +407,7 @@ impl Inner {
             name: Arc::clone(&self.name),
             log_lines: 0,
             trace: None,
+            redact: self.redact.clone(),
             output_watch: output_dir.map(|dir| OutputWatch {
                 dir: dir.to_path_buf(),
                 cap: self.spec.limits.max_output_bytes,
@@ -485,7 +497,7 @@ impl Inner {
         let folder = self.spec.artifact_dir.as_ref().map(|_| ARTIFACTS_GUEST_PATH);
         let state = match guest.call_initialization(&mut store, folder, &self.secrets).await {
             Ok(Ok(state)) => state,
-            Ok(Err(e)) => return Err(init_failed(model_error(e))),
+            Ok(Err(e)) => return Err(init_failed(model_error(e, &self.redact))),
             Err(trap) => return Err(init_failed(classify(trap, store.data(), limit))),
         };
         store.data_mut().finish_call();
@@ -496,13 +508,23 @@ impl Inner {
 }
 
 /// Arms the deadline for a call that may run for `limit`.
+/// Drops a store off the async workers: returning a trapped instance's
+/// memory (up to `limits.memory_mb` touched) takes milliseconds, which
+/// would otherwise hold up other models' calls queued on the same worker.
+fn discard(store: Store<HostState>) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => drop(rt.spawn_blocking(move || drop(store))),
+        Err(_) => drop(store),
+    }
+}
+
 fn begin(store: &mut Store<HostState>, limit: Duration) {
     store.data_mut().start_call(Instant::now() + limit);
     store.set_epoch_deadline(1);
 }
 
-fn model_error(e: types::ModelError) -> CallError {
-    CallError::Model { kind: e.kind.into(), message: e.message }
+fn model_error(e: types::ModelError, redact: &Redactor) -> CallError {
+    CallError::Model { kind: e.kind.into(), message: redact.apply(&e.message) }
 }
 
 /// Names why a call trapped.
@@ -516,7 +538,7 @@ fn classify(err: wasmtime::Error, state: &HostState, limit: Duration) -> CallErr
     if state.limiter.refused {
         return CallError::MemoryLimit { limit_bytes: state.limiter.cap as u64 };
     }
-    let output = state.output.tail(12);
+    let output = state.redact.apply(&state.output.tail(12));
     let message = match err.downcast_ref::<Trap>() {
         Some(Trap::StackOverflow) => "stack overflow (too deep a recursion)".to_string(),
         Some(Trap::UnreachableCodeReached) => {
@@ -534,4 +556,27 @@ fn classify(err: wasmtime::Error, state: &HostState, limit: Duration) -> CallErr
         None => format!("{err:#}"),
     };
     CallError::Trap { message, output }
+}
+
+/// About how many bytes a payload holds (its data, as the guest returned it).
+fn payload_bytes(payload: &Payload) -> u64 {
+    use crate::ColumnData;
+    let bytes = match payload {
+        Payload::Json(text) => text.len(),
+        Payload::Frame(frame) => frame
+            .columns
+            .iter()
+            .map(|c| {
+                c.name.len()
+                    + c.validity.as_ref().map_or(0, Vec::len)
+                    + match &c.data {
+                        ColumnData::F64(v) => v.len() * 8,
+                        ColumnData::S64(v) => v.len() * 8,
+                        ColumnData::Bool(v) => v.len(),
+                        ColumnData::String(v) => v.iter().map(|s| s.len() + 8).sum(),
+                    }
+            })
+            .sum(),
+    };
+    u64::try_from(bytes).unwrap_or(u64::MAX)
 }

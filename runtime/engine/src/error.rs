@@ -76,6 +76,9 @@ pub enum CallError {
     /// A training run wrote more than its output cap.
     #[error("the model wrote more than its output limit of {} MiB and was stopped (limits.max_output_mb)", limit_bytes >> 20)]
     OutputLimit { limit_bytes: u64 },
+    /// A prediction larger than the response cap.
+    #[error("the model's answer is {} MiB, over its limit of {} MiB (limits.max_response_mb); return less, or raise the limit", size_bytes.div_ceil(1 << 20), limit_bytes >> 20)]
+    ResponseLimit { size_bytes: u64, limit_bytes: u64 },
     /// The model trapped: a panic, `unreachable`, a stack overflow, a bad
     /// memory access…
     #[error("the model crashed: {message}{}", tail(output))]

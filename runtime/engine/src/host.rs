@@ -42,6 +42,33 @@ pub(crate) struct HostState {
     pub(crate) output_watch: Option<OutputWatch>,
     /// When profiling: when the call entered and left wasm (and host).
     pub(crate) trace: Option<Vec<(std::time::Instant, wasmtime::CallHook)>>,
+    /// The model's secret values, masked in what it logs and prints.
+    pub(crate) redact: Redactor,
+}
+
+/// Masks secret values in text a model produces (log lines, printed
+/// output, error messages) before the host logs or returns it: a model
+/// that logs its API key does not put it in the host's logs.
+#[derive(Clone, Default)]
+pub(crate) struct Redactor(Arc<[String]>);
+
+impl Redactor {
+    pub(crate) fn new(values: impl IntoIterator<Item = String>) -> Self {
+        let mut values: Vec<String> = values.into_iter().filter(|v| !v.is_empty()).collect();
+        // Longest first, so a secret containing another is masked whole.
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        Redactor(values.into())
+    }
+
+    pub(crate) fn apply(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for v in self.0.iter() {
+            if out.contains(v.as_str()) {
+                out = out.replace(v.as_str(), "[redacted]");
+            }
+        }
+        out
+    }
 }
 
 /// Watches a training run's output folder against its cap.
@@ -93,7 +120,7 @@ impl HostState {
     /// (debug level) and clears it.
     pub(crate) fn finish_call(&mut self) {
         self.deadline = None;
-        let text = self.output.take();
+        let text = self.redact.apply(&self.output.take());
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             tracing::debug!(target: "model", model = %self.name, "{line}");
         }
@@ -120,6 +147,7 @@ impl logging::Host for HostState {
         for (k, v) in &fields {
             line.push_str(&format!(" {}={}", truncate(k, 64), truncate(v, 256)));
         }
+        let line = self.redact.apply(&line);
         let model = &self.name;
         match level {
             Level::Trace => tracing::trace!(target: "model", %model, "{line}"),

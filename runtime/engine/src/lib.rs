@@ -32,7 +32,8 @@ pub use error::{CallError, EngineError, ErrorKind};
 use host::HostState;
 
 /// How often the epoch advances: the granularity of deadlines, and how often
-/// a long-running guest yields to other tasks.
+/// a long-running guest yields to other tasks (so another model's call
+/// queued behind it on the same worker waits at most about this long).
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// Engine-wide settings.

@@ -23,6 +23,8 @@ pub struct Limits {
     pub max_request_bytes: u64,
     /// Most a training run may write into its output folder.
     pub max_output_bytes: u64,
+    /// Largest prediction a model may return (its data, before encoding).
+    pub max_response_bytes: u64,
 }
 
 impl Default for Limits {
@@ -34,6 +36,7 @@ impl Default for Limits {
             max_instances: 4,
             max_request_bytes: 16 << 20,
             max_output_bytes: 1 << 30,
+            max_response_bytes: 64 << 20,
         }
     }
 }
@@ -53,6 +56,8 @@ pub(crate) struct RawLimits {
     max_request_mb: Option<Spanned<u64>>,
     #[serde(default)]
     max_output_mb: Option<Spanned<u64>>,
+    #[serde(default)]
+    max_response_mb: Option<Spanned<u64>>,
 }
 
 impl RawLimits {
@@ -97,6 +102,9 @@ impl RawLimits {
         if let Some(mb) = bounded("max_output_mb", &self.max_output_mb, 1, 1024 * 1024) {
             limits.max_output_bytes = mb << 20;
         }
+        if let Some(mb) = bounded("max_response_mb", &self.max_response_mb, 1, 4096) {
+            limits.max_response_bytes = mb << 20;
+        }
         limits
     }
 }
@@ -111,6 +119,7 @@ fn default_of(key: &str) -> String {
         "max_instances" => d.max_instances.to_string(),
         "max_request_mb" => (d.max_request_bytes >> 20).to_string(),
         "max_output_mb" => (d.max_output_bytes >> 20).to_string(),
+        "max_response_mb" => (d.max_response_bytes >> 20).to_string(),
         _ => "none".to_string(),
     }
 }

@@ -203,7 +203,16 @@ fn open_s3(location: &str, rest: &str) -> Result<Registry, String> {
     if bucket.is_empty() {
         return Err("no bucket: use s3://<bucket>[/<prefix>]".into());
     }
-    let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+    // Retries ride out a blip; an outage surfaces within seconds instead of
+    // object_store's default three minutes (a watching host retries on its
+    // next tick, a CLI user sees the error).
+    let retry = object_store::RetryConfig {
+        max_retries: 4,
+        retry_timeout: std::time::Duration::from_secs(10),
+        ..Default::default()
+    };
+    let mut builder =
+        object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket).with_retry(retry);
     // The AWS CLI's name for a custom endpoint, besides object_store's.
     if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
         builder = builder.with_endpoint(endpoint);

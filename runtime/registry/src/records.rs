@@ -160,10 +160,16 @@ pub struct LimitsRecord {
     pub max_request_bytes: u64,
     #[serde(default = "default_max_output")]
     pub max_output_bytes: u64,
+    #[serde(default = "default_max_response")]
+    pub max_response_bytes: u64,
 }
 
 fn default_max_output() -> u64 {
     Limits::default().max_output_bytes
+}
+
+fn default_max_response() -> u64 {
+    Limits::default().max_response_bytes
 }
 
 impl From<&Limits> for LimitsRecord {
@@ -175,6 +181,7 @@ impl From<&Limits> for LimitsRecord {
             max_instances: l.max_instances,
             max_request_bytes: l.max_request_bytes,
             max_output_bytes: l.max_output_bytes,
+            max_response_bytes: l.max_response_bytes,
         }
     }
 }
@@ -188,6 +195,7 @@ impl From<&LimitsRecord> for Limits {
             max_instances: l.max_instances.max(1),
             max_request_bytes: l.max_request_bytes,
             max_output_bytes: l.max_output_bytes,
+            max_response_bytes: l.max_response_bytes,
         }
     }
 }

@@ -33,6 +33,9 @@ use crate::routes::{Miss, Route, route};
 pub const MAX_BODY_ANY_SERVICE: u64 = 1 << 30;
 /// Admin request bodies (deploy, redeploy) are small.
 const MAX_ADMIN_BODY: u64 = 1 << 20;
+/// How long a client may take to send a request body by default (slow
+/// clients hold a connection and memory; the head has its own timeout).
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A service as this host has it.
 #[derive(Clone)]
@@ -56,6 +59,21 @@ pub struct AppOptions {
     pub auth: Auth,
     /// Where training runs write before their output is uploaded.
     pub scratch_dir: PathBuf,
+    /// How long a client may take to send a request's head, then its body.
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+}
+
+impl AppOptions {
+    /// Open routes, the default timeouts, scratch space in `scratch_dir`.
+    pub fn new(scratch_dir: PathBuf) -> AppOptions {
+        AppOptions {
+            auth: Auth::default(),
+            scratch_dir,
+            header_timeout: crate::serve::HEADER_READ_TIMEOUT,
+            body_timeout: BODY_READ_TIMEOUT,
+        }
+    }
 }
 
 /// The running server's state. Cheap to clone.
@@ -250,6 +268,10 @@ impl App {
         self.0.shutting_down.store(true, Ordering::SeqCst);
     }
 
+    pub fn options(&self) -> &AppOptions {
+        &self.0.options
+    }
+
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
     }
@@ -347,7 +369,7 @@ impl App {
             Some(e) => e.record.limits.max_request_bytes,
             None => MAX_BODY_ANY_SERVICE,
         };
-        let body = match read_limited(body, limit).await {
+        let body = match read_limited(body, limit, self.0.options.body_timeout).await {
             Ok(b) => b,
             Err(resp) => return resp,
         };
@@ -514,7 +536,7 @@ impl App {
         B: Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let body = match read_limited(body, MAX_ADMIN_BODY).await {
+        let body = match read_limited(body, MAX_ADMIN_BODY, self.0.options.body_timeout).await {
             Ok(b) => b,
             Err(resp) => return resp,
         };
@@ -597,7 +619,7 @@ impl App {
             Ok(id) => id,
             Err(resp) => return resp,
         };
-        let body = match read_limited(body, MAX_ADMIN_BODY).await {
+        let body = match read_limited(body, MAX_ADMIN_BODY, self.0.options.body_timeout).await {
             Ok(b) => b,
             Err(resp) => return resp,
         };
@@ -701,7 +723,13 @@ impl App {
             Ok(found) => found,
             Err((status, msg)) => return oip_error(status, &msg),
         };
-        let body = match read_limited(body, entry.record.limits.max_request_bytes).await {
+        let body = match read_limited(
+            body,
+            entry.record.limits.max_request_bytes,
+            self.0.options.body_timeout,
+        )
+        .await
+        {
             Ok(b) => b,
             Err(resp) => return resp,
         };
@@ -782,12 +810,26 @@ fn same_deployment(a: &ServiceRecord, b: &ServiceRecord) -> bool {
         && a.service == b.service
 }
 
-async fn read_limited<B>(body: B, limit: u64) -> Result<Bytes, Response<Full<Bytes>>>
+async fn read_limited<B>(
+    body: B,
+    limit: u64,
+    timeout: Duration,
+) -> Result<Bytes, Response<Full<Bytes>>>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    read_body(body, limit).await.map_err(|e| match e {
+    let read = tokio::time::timeout(timeout, read_body(body, limit));
+    let Ok(read) = read.await else {
+        return Err(error_response(
+            StatusCode::REQUEST_TIMEOUT,
+            &format!(
+                "the request body did not arrive within {:.1} s; send it at once",
+                timeout.as_secs_f64()
+            ),
+        ));
+    };
+    read.map_err(|e| match e {
         BodyError::TooLarge => error_response(
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!("the request body is larger than this service accepts ({} MiB, limits.max_request_mb)", limit >> 20),

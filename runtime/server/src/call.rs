@@ -267,6 +267,7 @@ pub fn call_status(e: &CallError) -> StatusCode {
         CallError::Model { .. }
         | CallError::MemoryLimit { .. }
         | CallError::OutputLimit { .. }
+        | CallError::ResponseLimit { .. }
         | CallError::Trap { .. }
         | CallError::Host(_) => StatusCode::INTERNAL_SERVER_ERROR,
         CallError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,

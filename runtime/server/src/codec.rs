@@ -15,6 +15,17 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
+/// Most columns one request may hold.
+pub const MAX_COLUMNS: usize = 1024;
+/// Most rows one column may hold.
+pub const MAX_ROWS: usize = 10_000_000;
+/// Longest string value (and column name), in bytes.
+pub const MAX_STRING_BYTES: usize = 1 << 20;
+/// Deepest JSON nesting accepted in a document passed to a model (the
+/// envelope's `data` is captured without recursing, so it is checked here;
+/// columns are never nested).
+pub const MAX_JSON_DEPTH: usize = 128;
+
 /// A call request: the seed's envelope.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,7 +65,10 @@ pub fn parse_request(body: &[u8]) -> Result<Request<'_>, String> {
 /// says: a frame (columns checked against the declared ones) or a document.
 pub fn decode_data(data: &RawValue, inputs: &Schema) -> Result<Payload, String> {
     match inputs {
-        Schema::Json => Ok(Payload::Json(data.get().to_string())),
+        Schema::Json => {
+            check_depth(data.get())?;
+            Ok(Payload::Json(data.get().to_string()))
+        }
         Schema::Frame(fields) => decode_frame(data, fields).map(Payload::Frame),
         Schema::Any => {
             // Named columns become a frame; anything else goes as a document.
@@ -64,9 +78,41 @@ pub fn decode_data(data: &RawValue, inputs: &Schema) -> Result<Payload, String> 
             {
                 return Ok(Payload::Frame(frame));
             }
+            check_depth(data.get())?;
             Ok(Payload::Json(data.get().to_string()))
         }
     }
+}
+
+/// Refuses JSON nested deeper than [`MAX_JSON_DEPTH`] (it is valid JSON
+/// already: only brackets outside strings count).
+fn check_depth(text: &str) -> Result<(), String> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for b in text.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Err(format!(
+                        "`data` nests deeper than {MAX_JSON_DEPTH} levels; flatten it"
+                    ));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn decode_frame(data: &RawValue, fields: &[Field]) -> Result<Frame, String> {
@@ -153,6 +199,17 @@ impl<'de> Visitor<'de> for FrameSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Frame, A::Error> {
         let mut columns: Vec<Column> = Vec::new();
         while let Some(name) = map.next_key::<Cow<'de, str>>()? {
+            if columns.len() == MAX_COLUMNS {
+                return Err(de::Error::custom(format!(
+                    "more than {MAX_COLUMNS} columns; send fewer per call"
+                )));
+            }
+            if name.len() > 256 {
+                return Err(de::Error::custom(format!(
+                    "a column name of {} bytes (the limit is 256)",
+                    name.len()
+                )));
+            }
             if columns.iter().any(|c| c.name == name) {
                 return Err(de::Error::custom(format!("column `{name}` appears twice")));
             }
@@ -223,10 +280,12 @@ impl<'de> Deserialize<'de> for Cell {
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Cell, E> {
                 Ok(i64::try_from(v).map_or(Cell::Number(v as f64), Cell::Int))
             }
-            fn visit_str<E>(self, v: &str) -> Result<Cell, E> {
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Cell, E> {
+                check_string(v)?;
                 Ok(Cell::Str(v.to_string()))
             }
-            fn visit_string<E>(self, v: String) -> Result<Cell, E> {
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Cell, E> {
+                check_string(&v)?;
                 Ok(Cell::Str(v))
             }
             fn visit_bool<E>(self, v: bool) -> Result<Cell, E> {
@@ -245,6 +304,17 @@ impl<'de> Deserialize<'de> for Cell {
         }
         d.deserialize_any(V)
     }
+}
+
+fn check_string<E: de::Error>(v: &str) -> Result<(), E> {
+    if v.len() > MAX_STRING_BYTES {
+        return Err(E::custom(format!(
+            "a string of {} bytes (the limit is {} MiB per value)",
+            v.len(),
+            MAX_STRING_BYTES >> 20
+        )));
+    }
+    Ok(())
 }
 
 /// Builds a column's values and validity bitmap.
@@ -341,6 +411,11 @@ impl<'de> Visitor<'de> for ColumnSeed<'_> {
                 ))
             })?;
             let Some(cell) = cell else { break };
+            if row == MAX_ROWS {
+                return Err(de::Error::custom(format!(
+                    "column `{name}` has more than {MAX_ROWS} rows; split the call"
+                )));
+            }
             if builder.is_none() {
                 match infer(&cell) {
                     None => {

@@ -86,6 +86,13 @@ pub fn decode(
         }
         Schema::Any => &[],
     };
+    if req.inputs.len() > crate::codec::MAX_COLUMNS {
+        return Err(format!(
+            "{} inputs, more than {}; send fewer per call",
+            req.inputs.len(),
+            crate::codec::MAX_COLUMNS
+        ));
+    }
     let mut columns = Vec::with_capacity(req.inputs.len());
     for t in &req.inputs {
         let rows = rows_of(t)?;
@@ -157,7 +164,15 @@ fn rows_of(t: &InputTensor) -> Result<usize, String> {
             ));
         }
     };
-    usize::try_from(rows).map_err(|_| format!("input `{}`: bad shape", t.name))
+    let rows = usize::try_from(rows).map_err(|_| format!("input `{}`: bad shape", t.name))?;
+    if rows > crate::codec::MAX_ROWS {
+        return Err(format!(
+            "input `{}` has {rows} rows, more than {}; split the call",
+            t.name,
+            crate::codec::MAX_ROWS
+        ));
+    }
+    Ok(rows)
 }
 
 fn flatten<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {

@@ -290,8 +290,11 @@ async fn a_revoked_token_is_replaced_once_and_concurrent_callers_share_a_sign_in
 async fn a_wrong_client_secret_is_a_clear_auth_error_that_does_not_show_it() {
     let cdf = server().await;
     let mut config = cdf.client_config();
-    config.client_secret = Secret::new("wrong-secret-value");
-    assert!(!format!("{config:?}").contains("wrong-secret-value"), "Debug shows the secret");
+    config.client_secret = Secret::new(mlops_tests::secrets::WRONG_CDF_SECRET);
+    assert!(
+        !format!("{config:?}").contains(mlops_tests::secrets::WRONG_CDF_SECRET),
+        "Debug shows the secret"
+    );
     let client = CdfClient::new(config).expect("client");
     let err = client.list_files(&FileFilter::default(), None).await.expect_err("refused");
     assert!(matches!(err, CdfError::Auth { status: Some(401), .. }), "{err:?}");
@@ -303,7 +306,8 @@ async fn a_wrong_client_secret_is_a_clear_auth_error_that_does_not_show_it() {
         "{msg}"
     );
     assert!(
-        !msg.contains("wrong-secret-value") && !format!("{err:?}").contains("wrong-secret-value")
+        !msg.contains(mlops_tests::secrets::WRONG_CDF_SECRET)
+            && !format!("{err:?}").contains(mlops_tests::secrets::WRONG_CDF_SECRET)
     );
     assert!(cdf.seen().iter().all(|s| !s.path.starts_with("/api/")), "no API call without a token");
 }

@@ -221,16 +221,32 @@ async fn a_guest_cannot_reach_host_files_outside_its_read_only_artifact_folder()
 async fn a_model_gets_its_declared_secrets_and_no_others() {
     let engine = engine(None);
     let probe = load(&engine, probe_wasm());
-    let secrets = vec![("API_KEY".to_string(), "s3cr3t".to_string())];
+    let secret = mlops_tests::secrets::MODEL_SECRET;
+    let secrets = vec![("API_KEY".to_string(), secret.to_string())];
     let d =
         try_deploy(&engine, &probe, "probe", tight_limits(), None, secrets).await.expect("deploy");
     let got =
         answer(d.predict(ask(json!({"op": "secret", "name": "API_KEY"}))).await.expect("secret"));
-    assert_eq!(got["value"], "s3cr3t");
+    assert_eq!(
+        (got["present"].as_bool(), got["len"].as_u64()),
+        (Some(true), Some(secret.len() as u64))
+    );
     let other = answer(
         d.predict(ask(json!({"op": "secret", "name": "CDF_CLIENT_SECRET"}))).await.expect("secret"),
     );
-    assert_eq!(other["value"], Value::Null);
+    assert_eq!(other["present"], false);
+
+    // A model that tries to leak its secret through an error or a panic
+    // gets it masked in what the host reports.
+    for how in ["error", "panic"] {
+        let err = d
+            .predict(ask(json!({"op": "leak", "name": "API_KEY", "how": how})))
+            .await
+            .expect_err("the probe fails");
+        let text = err.to_string();
+        assert!(!text.contains(secret), "{how}: the secret is in {text}");
+        assert!(text.contains("[redacted]"), "{how}: {text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

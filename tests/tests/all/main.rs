@@ -4,5 +4,6 @@
 
 mod cdf;
 mod engine;
+mod fuzz;
 mod openapi;
 mod registry;

@@ -23,7 +23,7 @@ use mlops_engine::{CacheOutcome, DeploymentSpec, Engine, EngineConfig, Payload, 
 use mlops_manifest::{Env, ExternalId, Limits, ModelName, ServiceKind};
 use mlops_registry::{LimitsRecord, NoProgress, Registry, SERVICE_FORMAT, ServiceRecord};
 use mlops_server::codec::{self, PredictionJson};
-use mlops_server::{App, AppOptions, Auth, Loader};
+use mlops_server::{App, AppOptions, Loader};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -444,10 +444,7 @@ async fn over_http(
         cdf: None,
         secrets: Arc::new(|name| Err(format!("secret `{name}`: benchmarks run without secrets"))),
     };
-    let app = App::new(
-        loader,
-        AppOptions { auth: Auth::default(), scratch_dir: scratch.path().join("scratch") },
-    );
+    let app = App::new(loader, AppOptions::new(scratch.path().join("scratch")));
     app.load_all().await.map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

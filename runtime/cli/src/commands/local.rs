@@ -131,6 +131,15 @@ pub async fn run_fixtures(
             "{}: no fixtures (set `fixtures` in the settings to test before deploying)",
             model.model_name
         );
+        // Still make sure it starts: a model whose `initialization` fails or
+        // hangs must not be deployed.
+        if kind == ServiceKind::Prediction {
+            engine
+                .deploy(component, local_spec(model, artifact_folder)?)
+                .await
+                .with_context(|| format!("{}: the model does not start", model.model_name))?;
+            eprintln!("{}: initialization ok", model.model_name);
+        }
         return Ok(());
     };
     let fixtures = fixtures::read_fixtures(dir).map_err(anyhow::Error::msg)?;
@@ -141,15 +150,8 @@ pub async fn run_fixtures(
             dir.display()
         );
     }
-    let spec = DeploymentSpec {
-        name: format!("{} (local test)", model.model_name),
-        artifact_dir: artifact_folder.map(Path::to_path_buf),
-        limits: model.limits.clone(),
-        secrets: crate::context::model_secrets(model)?,
-        profile: false,
-    };
     let deployment = engine
-        .deploy(component, spec)
+        .deploy(component, local_spec(model, artifact_folder)?)
         .await
         .with_context(|| format!("{}: the model does not start", model.model_name))?;
     let (predicts, trains) = deployment.offers();
@@ -180,6 +182,21 @@ pub async fn run_fixtures(
     eprintln!("{}: running {} {kind} fixture(s) in the sandbox", model.model_name, fixtures.len());
     let results = fixtures::run_fixtures(&service, &fixtures, training.as_ref()).await;
     report(model, &results)
+}
+
+/// The sandbox a local test runs the model in: the same limits and
+/// secrets as when served.
+fn local_spec(
+    model: &ModelSettings,
+    artifact_folder: Option<&Path>,
+) -> anyhow::Result<DeploymentSpec> {
+    Ok(DeploymentSpec {
+        name: format!("{} (local test)", model.model_name),
+        artifact_dir: artifact_folder.map(Path::to_path_buf),
+        limits: model.limits.clone(),
+        secrets: crate::context::model_secrets(model)?,
+        profile: false,
+    })
 }
 
 fn report(model: &ModelSettings, results: &[FixtureResult]) -> anyhow::Result<()> {

@@ -28,6 +28,13 @@ pub struct ListenArgs {
     /// marker did not move (a safety net for writers other than mlops-host).
     #[arg(long, env = "MLOPS_RESYNC_INTERVAL", default_value_t = 60.0, value_name = "SECONDS")]
     pub resync_interval: f64,
+    /// How long a client may take to send a request's head (slow clients
+    /// are cut off rather than holding a connection).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub header_timeout: f64,
+    /// How long a client may take to send a request's body (answered 408).
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub body_timeout: f64,
     /// Token for the admin routes (deploy, delete, redeploy). Prefer the
     /// environment variable: command lines are visible to other users.
     #[arg(long, env = "MLOPS_ADMIN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
@@ -59,7 +66,9 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     let engine = global.engine()?;
     let options = AppOptions {
         auth: Auth::new(args.admin_token.as_deref(), args.caller_token.as_deref()),
-        scratch_dir: global.cache_dir().join("scratch"),
+        header_timeout: seconds(args.header_timeout, "--header-timeout")?,
+        body_timeout: seconds(args.body_timeout, "--body-timeout")?,
+        ..AppOptions::new(global.cache_dir().join("scratch"))
     };
     let app = App::new(global.loader(registry.clone(), engine)?, options);
     // Listen at once: /healthz answers while the services load, and /readyz
@@ -72,6 +81,10 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         )
     })?;
     let addr = listener.local_addr().unwrap_or(args.listen);
+    eprintln!(
+        "mlops-host: listening on http://{addr}; loading the services in {}",
+        registry.location()
+    );
     let served = tokio::spawn(mlops_server::serve(
         app.clone(),
         listener,

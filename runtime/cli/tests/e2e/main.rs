@@ -5,6 +5,9 @@ mod bench;
 mod cdf;
 mod cli;
 mod deploy_files;
+mod faults;
+mod hostile;
+mod hostile_shared;
 mod languages;
 mod models;
 mod scale;
@@ -44,7 +47,11 @@ impl Host {
     }
 
     pub fn run(&self, args: &[&str]) -> std::process::Output {
-        self.cmd().args(args).output().expect("run mlops-host")
+        let out = self.cmd().args(args).output().expect("run mlops-host");
+        let what = format!("the output of mlops-host {}", args.join(" "));
+        mlops_tests::secrets::assert_none_in(&what, &String::from_utf8_lossy(&out.stdout));
+        mlops_tests::secrets::assert_none_in(&what, &String::from_utf8_lossy(&out.stderr));
+        out
     }
 
     /// Runs, checks it succeeded, returns stdout.

@@ -10,7 +10,7 @@ use mlops_tests::{HostProcess, example_dir, host_command, repo_root};
 use serde_json::Value;
 
 const ALIAS: &str = "well_log-prediction-dev";
-const ADMIN: &str = "scale-admin-token";
+const ADMIN: &str = mlops_tests::secrets::ADMIN_TOKEN;
 
 /// `s3://<bucket>/<a prefix of its own>` from `MLOPS_TEST_S3`, or `None`
 /// (with a note) outside CI when no S3 server runs.

@@ -224,8 +224,10 @@ async fn tokens_gate_calls_and_admin_routes() {
     let h = Host::new();
     let s = h.settings("well_log", &[], "");
     h.ok(&["deploy", "-f", s.to_str().expect("utf-8")]);
-    let host =
-        h.serve(&[("MLOPS_ADMIN_TOKEN", "admin-secret"), ("MLOPS_CALLER_TOKEN", "caller-secret")]);
+    let host = h.serve(&[
+        ("MLOPS_ADMIN_TOKEN", mlops_tests::secrets::ADMIN_TOKEN),
+        ("MLOPS_CALLER_TOKEN", mlops_tests::secrets::CALLER_TOKEN),
+    ]);
     let http = reqwest::Client::new();
     let call = |token: Option<&'static str>| {
         let mut req = http
@@ -238,17 +240,17 @@ async fn tokens_gate_calls_and_admin_routes() {
     };
     assert_eq!(call(None).await.expect("call").status(), 401);
     assert_eq!(call(Some("guess")).await.expect("call").status(), 401);
-    assert_eq!(call(Some("caller-secret")).await.expect("call").status(), 200);
-    assert_eq!(call(Some("admin-secret")).await.expect("call").status(), 200);
+    assert_eq!(call(Some(mlops_tests::secrets::CALLER_TOKEN)).await.expect("call").status(), 200);
+    assert_eq!(call(Some(mlops_tests::secrets::ADMIN_TOKEN)).await.expect("call").status(), 200);
     let delete = |token: &'static str| {
         http.delete(format!("{}/services/well_log-prediction-dev-1", host.url))
             .bearer_auth(token)
             .send()
     };
-    let refused = delete("caller-secret").await.expect("delete");
+    let refused = delete(mlops_tests::secrets::CALLER_TOKEN).await.expect("delete");
     assert_eq!(refused.status(), 403);
     assert!(refused.text().await.unwrap_or_default().contains("needs the admin token"));
-    assert_eq!(delete("admin-secret").await.expect("delete").status(), 200);
+    assert_eq!(delete(mlops_tests::secrets::ADMIN_TOKEN).await.expect("delete").status(), 200);
     assert_eq!(host.get("/healthz").await.0, 200, "health stays open");
     let listing = http.get(format!("{}/services", host.url)).send().await.expect("list");
     assert_eq!(listing.status(), 401);
@@ -262,12 +264,13 @@ async fn tokens_gate_calls_and_admin_routes() {
         "--server",
         &host.url,
         "--token",
-        "caller-secret",
+        mlops_tests::secrets::CALLER_TOKEN,
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let log = host.stop();
     assert!(
-        !log.iter().any(|l| l.contains("caller-secret") || l.contains("admin-secret")),
+        !log.iter().any(|l| l.contains(mlops_tests::secrets::CALLER_TOKEN)
+            || l.contains(mlops_tests::secrets::ADMIN_TOKEN)),
         "a token was logged"
     );
 }

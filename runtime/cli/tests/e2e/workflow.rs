@@ -179,6 +179,7 @@ fn init_refuses_to_overwrite_unless_forced_and_explains_every_setting() {
         "max_instances",
         "max_request_mb",
         "max_output_mb",
+        "max_response_mb",
         "secrets",
         "models_to_keep",
         "prediction_files",

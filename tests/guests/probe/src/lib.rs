@@ -3,7 +3,8 @@
 //! `initialization` does (`ok`, `loop`, `alloc`, `fail`, `panic`).
 //!
 //! It is deliberately hostile where asked to be: it loops forever, allocates
-//! without bound, recurses without end, panics, and tries to read and write
+//! without bound, recurses without end, panics, traps, answers with
+//! megabytes, floods the log, tries sockets, and tries to read and write
 //! files it should not reach.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -89,7 +90,24 @@ impl Model for Probe {
                 }
             }
             "env" => json!({ "vars": std::env::vars().count() }),
-            "secret" => json!({ "value": ctx.secret(req["name"].as_str().unwrap_or("")) }),
+            // Whether the secret is there and how long it is; never its
+            // value (the tests check no secret reaches a response or log).
+            "secret" => {
+                let value = ctx.secret(req["name"].as_str().unwrap_or(""));
+                json!({ "present": value.is_some(), "len": value.map(|v| v.len()) })
+            }
+            // Tries to leak a declared secret: logs it, prints it, then fails
+            // with it in the message (`"how": "error"`) or panics with it.
+            "leak" => {
+                let value = ctx.secret(req["name"].as_str().unwrap_or("")).unwrap_or_default();
+                mlops_sdk::log::info(&format!("the secret is {value}"));
+                println!("printed secret: {value}");
+                eprintln!("to stderr: {value}");
+                if req["how"] == "panic" {
+                    panic!("panicking with the secret {value}");
+                }
+                return Err(ModelError::internal(format!("failing with the secret {value}")));
+            }
             "log" => {
                 for i in 0..req["lines"].as_u64().unwrap_or(1) {
                     mlops_sdk::log::info(&format!("probe log line {i}"));
@@ -108,6 +126,26 @@ impl Model for Probe {
                 }
                 json!({ "slept": true })
             }
+            // A WebAssembly `unreachable`: a trap with no panic message.
+            "trap" => unreachable_trap(),
+            // Integer division by zero (Rust checks it and panics).
+            "divide" => json!({ "q": std::hint::black_box(1u64) / std::hint::black_box(0u64) }),
+            // An answer of `mb` MiB.
+            "big" => {
+                let mb = usize::try_from(req["mb"].as_u64().unwrap_or(1)).unwrap_or(usize::MAX);
+                Value::String("x".repeat(mb << 20))
+            }
+            // Sockets: connect to `addr` over TCP, bind a UDP socket.
+            "net" => {
+                let addr = req["addr"].as_str().unwrap_or("127.0.0.1:80");
+                let tcp = std::net::TcpStream::connect(addr).map(|_| ()).map_err(|e| e.to_string());
+                let udp =
+                    std::net::UdpSocket::bind("0.0.0.0:0").map(|_| ()).map_err(|e| e.to_string());
+                let lookup = std::net::ToSocketAddrs::to_socket_addrs(&("example.com", 80))
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+                json!({ "tcp": format!("{tcp:?}"), "udp": format!("{udp:?}"), "dns": format!("{lookup:?}") })
+            }
             other => return Err(ModelError::bad_input(format!("unknown op `{other}`"))),
         };
         Ok(Payload::Json(out.to_string()))
@@ -117,7 +155,8 @@ impl Model for Probe {
         Signature { inputs: Schema::Json, outputs: Schema::Json }
     }
 
-    /// Writes `{"write_mb": n}` MiB into the output folder, 1 MiB per file.
+    /// Writes `{"write_mb": n}` MiB into the output folder, 1 MiB per file,
+    /// then panics if `{"panic": true}` (a run that dies half-way).
     fn train(
         data: Payload,
         folder: &std::path::Path,
@@ -131,8 +170,19 @@ impl Model for Probe {
             std::fs::write(folder.join(format!("part-{i}.bin")), &block)
                 .map_err(|e| ModelError::internal(format!("write: {e}")))?;
         }
+        if req["panic"].as_bool() == Some(true) {
+            panic!("probe died after writing {mb} MiB");
+        }
         Ok(vec![("written_mb".to_string(), mb.to_string())])
     }
+}
+
+/// Executes WebAssembly's `unreachable` instruction.
+fn unreachable_trap() -> ! {
+    #[cfg(target_arch = "wasm32")]
+    core::arch::wasm32::unreachable();
+    #[cfg(not(target_arch = "wasm32"))]
+    std::process::abort()
 }
 
 /// Never returns.
