@@ -1,34 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Python well_log model into a WebAssembly component with
-# componentize-py (from PyPI, in a venv under target/), and prints its path.
+# Builds the Python well_log model into target/guests/python/well_log_py.wasm
+# (componentize-py, see sdk/python/build-component.sh) and prints its path.
 set -euo pipefail
 cd "$(dirname "$0")"
-
-root=$(cd ../.. && pwd)
-venv="$root/target/py-build-venv"
-out_dir="$root/target/guests/python"
-out="$out_dir/well_log_py.wasm"
-componentize_py_version=0.25.1
-
-# Up to date: the output exists and no input is newer.
-if [[ -f "$out" && -z "$(find app.py build.sh "$root/sdk/python" "$root/wit" -newer "$out" \
-        -not -path '*/__pycache__*' -print -quit)" ]]; then
-    echo "$out"
-    exit 0
-fi
-
-command -v python3 >/dev/null || { echo "build.sh: python3 not found (Debian package python3, with python3-venv)" >&2; exit 1; }
-
-if [[ "$("$venv/bin/componentize-py" --version 2>/dev/null)" != "componentize-py $componentize_py_version" ]]; then
-    echo "installing componentize-py $componentize_py_version into $venv" >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$componentize_py_version"
-fi
-
-mkdir -p "$out_dir"
-# componentize-py generates the `wit_world` bindings itself; -p adds the
-# model's folder and the SDK (sdk/python/mlops_model) to the Python path.
-"$venv/bin/componentize-py" -d ../../wit -w predictor componentize app \
-    -p . -p ../../sdk/python -o "$out.tmp" >&2
-mv "$out.tmp" "$out"
-echo "$out"
+exec ../../sdk/python/build-component.sh well_log_py

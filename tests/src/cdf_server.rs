@@ -600,6 +600,30 @@ fn check_data_set(data: &Data, body: &Map<String, Value>) -> Result<(), Reply> {
     }
 }
 
+/// Adds where to send the bytes to a file's JSON: one `uploadUrl`, or for
+/// a multipart upload of `parts` parts an `uploadId` and `uploadUrls`.
+fn add_upload_urls(state: &State, data: &mut Data, id: i64, parts: Option<usize>, out: &mut Value) {
+    let Some(n) = parts else {
+        out["uploadUrl"] = json!(transfer_url(state, data, Transfer::Whole(id)));
+        return;
+    };
+    let upload_id = token();
+    let urls: Vec<String> = (0..n)
+        .map(|i| {
+            transfer_url(
+                state,
+                data,
+                Transfer::Part { file: id, upload_id: upload_id.clone(), n: i },
+            )
+        })
+        .collect();
+    if let Some(f) = data.files.get_mut(&id) {
+        f.multipart = Some((upload_id.clone(), vec![None; n]));
+    }
+    out["uploadId"] = json!(upload_id);
+    out["uploadUrls"] = json!(urls);
+}
+
 fn transfer_url(state: &State, data: &mut Data, t: Transfer) -> String {
     let key = token();
     data.transfers.insert(key.clone(), t);
@@ -673,28 +697,7 @@ fn create_file(
         }
     };
     let mut out = data.files[&id].to_json();
-    match parts {
-        None => {
-            out["uploadUrl"] = json!(transfer_url(state, data, Transfer::Whole(id)));
-        }
-        Some(n) => {
-            let upload_id = token();
-            let urls: Vec<String> = (0..n)
-                .map(|i| {
-                    transfer_url(
-                        state,
-                        data,
-                        Transfer::Part { file: id, upload_id: upload_id.clone(), n: i },
-                    )
-                })
-                .collect();
-            if let Some(f) = data.files.get_mut(&id) {
-                f.multipart = Some((upload_id.clone(), vec![None; n]));
-            }
-            out["uploadId"] = json!(upload_id);
-            out["uploadUrls"] = json!(urls);
-        }
-    }
+    add_upload_urls(state, data, id, parts, &mut out);
     Ok(reply(StatusCode::CREATED, &out))
 }
 
@@ -779,26 +782,8 @@ fn upload_link(
     }
     let id = ids[0].ok_or_else(|| bad("no file"))?;
     let mut out = data.files[&id].to_json();
-    if multi {
-        let n = parts_param(q)?;
-        let upload_id = token();
-        let urls: Vec<String> = (0..n)
-            .map(|i| {
-                transfer_url(
-                    state,
-                    data,
-                    Transfer::Part { file: id, upload_id: upload_id.clone(), n: i },
-                )
-            })
-            .collect();
-        if let Some(f) = data.files.get_mut(&id) {
-            f.multipart = Some((upload_id.clone(), vec![None; n]));
-        }
-        out["uploadId"] = json!(upload_id);
-        out["uploadUrls"] = json!(urls);
-    } else {
-        out["uploadUrl"] = json!(transfer_url(state, data, Transfer::Whole(id)));
-    }
+    let parts = if multi { Some(parts_param(q)?) } else { None };
+    add_upload_urls(state, data, id, parts, &mut out);
     Ok(reply(StatusCode::CREATED, &json!({ "items": [out] })))
 }
 

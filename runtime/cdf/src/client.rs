@@ -109,15 +109,9 @@ impl CdfConfig {
     pub fn from_env(prefix: &str) -> Result<Option<CdfConfig>, CdfError> {
         let var =
             |name: &str| std::env::var(format!("{prefix}{name}")).ok().filter(|v| !v.is_empty());
-        let names = [
-            "BASE_URL",
-            "PROJECT",
-            "TOKEN_URL",
-            "CLIENT_ID",
-            "CLIENT_SECRET",
-            "CLIENT_SECRET_FILE",
-        ];
-        if names.iter().all(|n| var(n).is_none()) {
+        // Configured at all: any of the connection or credential variables.
+        let optional = |n: &&&str| matches!(**n, "SCOPES" | "AUDIENCE");
+        if crate::ENV_KEYS.iter().filter(|n| !optional(n)).all(|n| var(n).is_none()) {
             return Ok(None);
         }
         let secret = match (var("CLIENT_SECRET"), var("CLIENT_SECRET_FILE")) {

@@ -21,3 +21,17 @@ pub use store::{CdfStore, DEFAULT_DATA_SET, SIZE_KEY};
 /// The prefix of the environment variables that configure the host's CDF
 /// client (`MLOPS_CDF_BASE_URL`, `MLOPS_CDF_CLIENT_SECRET`, …).
 pub const ENV_PREFIX: &str = "MLOPS_CDF_";
+
+/// The variables [`CdfConfig::from_env`] reads, after the prefix: the
+/// connection and credentials first, then the optional `SCOPES` and
+/// `AUDIENCE`.
+pub const ENV_KEYS: &[&str] = &[
+    "BASE_URL",
+    "PROJECT",
+    "TOKEN_URL",
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "CLIENT_SECRET_FILE",
+    "SCOPES",
+    "AUDIENCE",
+];

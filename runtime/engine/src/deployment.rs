@@ -524,7 +524,7 @@ fn begin(store: &mut Store<HostState>, limit: Duration) {
 }
 
 fn model_error(e: types::ModelError, redact: &Redactor) -> CallError {
-    CallError::Model { kind: e.kind.into(), message: redact.apply(&e.message) }
+    CallError::Model { kind: e.kind.into(), message: redact.apply(&e.message).into_owned() }
 }
 
 /// Names why a call trapped.
@@ -538,7 +538,7 @@ fn classify(err: wasmtime::Error, state: &HostState, limit: Duration) -> CallErr
     if state.limiter.refused {
         return CallError::MemoryLimit { limit_bytes: state.limiter.cap as u64 };
     }
-    let output = state.redact.apply(&state.output.tail(12));
+    let output = state.redact.apply(&state.output.tail(12)).into_owned();
     let message = match err.downcast_ref::<Trap>() {
         Some(Trap::StackOverflow) => "stack overflow (too deep a recursion)".to_string(),
         Some(Trap::UnreachableCodeReached) => {

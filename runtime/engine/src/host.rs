@@ -60,11 +60,13 @@ impl Redactor {
         Redactor(values.into())
     }
 
-    pub(crate) fn apply(&self, text: &str) -> String {
-        let mut out = text.to_string();
+    /// `text` with every secret value masked; borrowed (no copy) when it
+    /// holds none, as nearly all text does.
+    pub(crate) fn apply<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        let mut out = std::borrow::Cow::Borrowed(text);
         for v in self.0.iter() {
             if out.contains(v.as_str()) {
-                out = out.replace(v.as_str(), "[redacted]");
+                out = std::borrow::Cow::Owned(out.replace(v.as_str(), "[redacted]"));
             }
         }
         out
@@ -120,7 +122,8 @@ impl HostState {
     /// (debug level) and clears it.
     pub(crate) fn finish_call(&mut self) {
         self.deadline = None;
-        let text = self.redact.apply(&self.output.take());
+        let printed = self.output.take();
+        let text = self.redact.apply(&printed);
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             tracing::debug!(target: "model", model = %self.name, "{line}");
         }

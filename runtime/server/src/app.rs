@@ -152,7 +152,9 @@ impl App {
     /// limits and secrets share one deployment (one pool of instances).
     pub async fn sync(&self) -> Result<LoadReport, String> {
         let mut watched = self.0.syncing.lock().await;
-        self.sync_locked(&mut watched).await
+        // A token that cannot be read is unknown: the next poll syncs again.
+        let token = self.0.loader.registry.services_change().await.ok();
+        self.sync_locked(&mut watched, token).await
     }
 
     /// Syncs only if the store's service-change token moved since the last
@@ -165,13 +167,17 @@ impl App {
         if fresh && watched.change.as_ref() == Some(&token) {
             return Ok(None);
         }
-        self.sync_locked(&mut watched).await.map(Some)
+        self.sync_locked(&mut watched, Some(token)).await.map(Some)
     }
 
-    async fn sync_locked(&self, watched: &mut Watched) -> Result<LoadReport, String> {
-        // The token is read before the listing: a change that lands during
-        // the listing moves it again, so the next poll syncs once more.
-        let token = self.0.loader.registry.services_change().await.ok();
+    /// `token` is the change token read *before* the listing: a change that
+    /// lands during the listing moves it again, so the next poll syncs once
+    /// more.
+    async fn sync_locked(
+        &self,
+        watched: &mut Watched,
+        token: Option<Option<String>>,
+    ) -> Result<LoadReport, String> {
         let (records, unreadable) =
             self.0.loader.registry.services().await.map_err(|e| e.to_string())?;
         let current = self.snapshot();

@@ -1,33 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Python probe model into target/guests/python/probe_py.wasm with
-# componentize-py (the venv examples/well_log_py/build.sh uses), and prints
-# its path. Skips the build when the output is newer than every input.
+# Builds the Python probe model into target/guests/python/probe_py.wasm
+# (componentize-py, see sdk/python/build-component.sh) and prints its path.
 set -euo pipefail
 cd "$(dirname "$0")"
-
-root=$(cd ../../.. && pwd)
-venv="$root/target/py-build-venv"
-out_dir="$root/target/guests/python"
-out="$out_dir/probe_py.wasm"
-componentize_py_version=0.25.1
-
-# Up to date: the output exists and no input is newer.
-if [[ -f "$out" && -z "$(find app.py build.sh "$root/sdk/python" "$root/wit" -newer "$out" \
-        -not -path '*/__pycache__*' -print -quit)" ]]; then
-    echo "$out"
-    exit 0
-fi
-
-command -v python3 >/dev/null || { echo "build.sh: python3 not found (Debian package python3, with python3-venv)" >&2; exit 1; }
-
-if [[ "$("$venv/bin/componentize-py" --version 2>/dev/null)" != "componentize-py $componentize_py_version" ]]; then
-    echo "installing componentize-py $componentize_py_version into $venv" >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$componentize_py_version"
-fi
-
-mkdir -p "$out_dir"
-"$venv/bin/componentize-py" -d "$root/wit" -w predictor componentize app \
-    -p . -p "$root/sdk/python" -o "$out.tmp" >&2
-mv "$out.tmp" "$out"
-echo "$out"
+exec ../../../sdk/python/build-component.sh probe_py

@@ -42,20 +42,12 @@ fn is_known_env(name: &str, help: &str) -> bool {
         "AWS_ENDPOINT_URL",
         "AWS_ALLOW_HTTP",
     ];
-    const CDF: &[&str] = &[
-        "BASE_URL",
-        "PROJECT",
-        "TOKEN_URL",
-        "CLIENT_ID",
-        "CLIENT_SECRET",
-        "CLIENT_SECRET_FILE",
-        "SCOPES",
-        "AUDIENCE",
-    ];
     help.contains(&format!("[env: {name}="))
         || help.contains(&format!("[env: {name}]"))
         || AWS.contains(&name)
-        || name.strip_prefix(mlops_cdf::ENV_PREFIX).is_some_and(|k| CDF.contains(&k))
+        || name
+            .strip_prefix(mlops_cdf::ENV_PREFIX)
+            .is_some_and(|k| mlops_cdf::ENV_KEYS.contains(&k))
         || name.strip_prefix("MLOPS_SECRET_").is_some_and(|k| !k.is_empty())
 }
 
