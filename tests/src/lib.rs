@@ -5,6 +5,7 @@
 
 pub mod cdf_server;
 pub mod conformance;
+pub mod onnx;
 pub mod proxy;
 pub mod secrets;
 

@@ -5,5 +5,6 @@
 mod cdf;
 mod engine;
 mod fuzz;
+mod onnx_ops;
 mod openapi;
 mod registry;

@@ -1,0 +1,841 @@
+//! Tree ensembles: `TreeEnsembleRegressor` and `TreeEnsembleClassifier`
+//! (opsets 1 and 3: every node mode, `*_as_tensor` attributes, missing-value
+//! tracks, aggregate functions, base values, every post transform) and
+//! `TreeEnsemble` (opset 5, set-membership splits included).
+//!
+//! All three become one [`Ensemble`]: nodes in one array (a leaf holds a
+//! run of weights), one root per tree. Inputs are compared as `f64`, which
+//! for `f32` inputs and thresholds is the same comparison as in `f32`;
+//! scores are summed in `f64`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tract_onnx::model::ParsingContext;
+use tract_onnx::pb::NodeProto;
+use tract_onnx::tract_hir::internal::*;
+
+use super::attrs::expect_len;
+use super::post::{PostTransform, logistic, probit};
+use super::{Attrs, Kernel, NUMERIC, as_f64_rows, expect_type, from_f64, rows_of};
+
+/// How a node compares its feature with its threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Leq,
+    Lt,
+    Gte,
+    Gt,
+    Eq,
+    Neq,
+    /// The feature is one of a set of values (`TreeEnsemble` only).
+    Member,
+    Leaf,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    threshold: f64,
+    /// The feature compared; for a leaf, its first weight.
+    feature: u32,
+    /// Where to go when the comparison holds; for a leaf, how many weights.
+    yes: u32,
+    /// Where to go otherwise.
+    no: u32,
+    mode: Mode,
+    /// A missing (NaN) feature takes the `yes` branch.
+    missing_yes: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Aggregate {
+    Sum,
+    Average,
+    Min,
+    Max,
+}
+
+/// The trees, their leaves' weights and how leaf weights combine.
+#[derive(Debug)]
+struct Ensemble {
+    nodes: Vec<Node>,
+    /// The root node of each tree.
+    roots: Vec<u32>,
+    /// (target or class, weight) runs, one per leaf.
+    weights: Vec<(u32, f64)>,
+    /// For `Member` nodes: (node, sorted values).
+    members: Vec<(u32, Vec<f64>)>,
+    targets: usize,
+    aggregate: Aggregate,
+    base_values: Vec<f64>,
+    post: PostTransform,
+    /// The highest feature index any node reads.
+    max_feature: usize,
+}
+
+impl Ensemble {
+    /// The leaf `x` reaches in the tree rooted at `root`.
+    #[inline]
+    fn leaf(&self, root: u32, x: &[f64]) -> &Node {
+        let mut at = root as usize;
+        loop {
+            let node = &self.nodes[at];
+            if node.mode == Mode::Leaf {
+                return node;
+            }
+            let v = x[node.feature as usize];
+            let holds = match node.mode {
+                Mode::Leaf => unreachable!("leaves return above"),
+                Mode::Leq => v <= node.threshold,
+                Mode::Lt => v < node.threshold,
+                Mode::Gte => v >= node.threshold,
+                Mode::Gt => v > node.threshold,
+                Mode::Eq => v == node.threshold,
+                Mode::Neq => v != node.threshold,
+                Mode::Member => self.is_member(at, v),
+            };
+            at =
+                if holds || (node.missing_yes && v.is_nan()) { node.yes } else { node.no } as usize;
+        }
+    }
+
+    /// Whether `v` is in the set of the `Member` node at `at` (sets are
+    /// sorted, with −0 stored as 0).
+    fn is_member(&self, at: usize, v: f64) -> bool {
+        let v = v + 0.0;
+        self.members
+            .binary_search_by_key(&(at as u32), |(i, _)| *i)
+            .is_ok_and(|i| self.members[i].1.binary_search_by(|m| m.total_cmp(&v)).is_ok())
+    }
+
+    /// The raw scores of one row: per target, the combined leaf weights and
+    /// whether any leaf gave that target a weight.
+    fn scores(&self, x: &[f64], scores: &mut [f64], has: &mut [bool]) {
+        scores.fill(0.0);
+        has.fill(false);
+        for &root in &self.roots {
+            let leaf = self.leaf(root, x);
+            let run = leaf.feature as usize..(leaf.feature + leaf.yes) as usize;
+            for &(target, w) in &self.weights[run] {
+                let (s, h) = (&mut scores[target as usize], &mut has[target as usize]);
+                *s = match self.aggregate {
+                    Aggregate::Sum | Aggregate::Average => *s + w,
+                    Aggregate::Min if *h => s.min(w),
+                    Aggregate::Max if *h => s.max(w),
+                    Aggregate::Min | Aggregate::Max => w,
+                };
+                *h = true;
+            }
+        }
+    }
+
+    /// A regressor's output for one row, as onnxruntime finishes it: with
+    /// one target only PROBIT applies; with several, every transform.
+    fn finish_regression(&self, scores: &mut [f64], has: &[bool]) {
+        let trees = self.roots.len() as f64;
+        if self.targets == 1 {
+            let origin = if self.base_values.len() == 1 { self.base_values[0] } else { 0.0 };
+            let s = match self.aggregate {
+                Aggregate::Average => scores[0] / trees,
+                _ if has[0] => scores[0],
+                _ => 0.0,
+            };
+            scores[0] = s + origin;
+            if self.post == PostTransform::Probit {
+                scores[0] = probit(scores[0]);
+            }
+            return;
+        }
+        let use_base = self.base_values.len() == self.targets;
+        for (k, s) in scores.iter_mut().enumerate() {
+            let v = match self.aggregate {
+                Aggregate::Average => *s / trees,
+                _ if has[k] => *s,
+                _ => 0.0,
+            };
+            *s = v + if use_base { self.base_values[k] } else { 0.0 };
+        }
+        self.post.apply(scores);
+    }
+
+    fn check_width(&self, width: usize) -> TractResult<()> {
+        if self.max_feature >= width {
+            bail!(
+                "a tree reads feature {} but the input has {width} feature(s) per row",
+                self.max_feature
+            );
+        }
+        Ok(())
+    }
+}
+
+/// One node of the attribute lists, before the trees are linked.
+struct RawNode {
+    tree: i64,
+    id: i64,
+    feature: i64,
+    mode: Mode,
+    threshold: f64,
+    yes: i64,
+    no: i64,
+    missing_yes: bool,
+}
+
+/// One leaf weight of the attribute lists.
+struct RawWeight {
+    tree: i64,
+    node: i64,
+    target: i64,
+    weight: f64,
+}
+
+/// Links the trees of opsets 1 and 3: node ids are per tree, children are
+/// node ids, weights name their leaf by (tree, node).
+fn link(
+    raw: Vec<RawNode>,
+    mut weights: Vec<RawWeight>,
+    targets: usize,
+    aggregate: Aggregate,
+    base_values: Vec<f64>,
+    post: PostTransform,
+) -> TractResult<Ensemble> {
+    if raw.is_empty() {
+        bail!("the ensemble has no nodes");
+    }
+    let mut index: HashMap<(i64, i64), u32> = HashMap::with_capacity(raw.len());
+    let mut roots = Vec::new();
+    let mut seen_trees = HashMap::new();
+    for (i, n) in raw.iter().enumerate() {
+        if index.insert((n.tree, n.id), i as u32).is_some() {
+            bail!("node {} of tree {} is listed twice", n.id, n.tree);
+        }
+        // A tree's root is its first node listed, as in onnxruntime.
+        if seen_trees.insert(n.tree, ()).is_none() {
+            roots.push(i as u32);
+        }
+    }
+    let child = |n: &RawNode, id: i64, which: &str| -> TractResult<u32> {
+        match index.get(&(n.tree, id)) {
+            Some(&i) if (n.tree, id) != (n.tree, n.id) => Ok(i),
+            Some(_) => bail!("node {} of tree {} is its own {which} child", n.id, n.tree),
+            None => bail!(
+                "node {} of tree {} has {which} child {id}, which is not in the tree",
+                n.id,
+                n.tree
+            ),
+        }
+    };
+    let mut nodes = Vec::with_capacity(raw.len());
+    let mut max_feature = 0usize;
+    for n in &raw {
+        let leaf = n.mode == Mode::Leaf;
+        let feature = if leaf {
+            0
+        } else {
+            let f = u32::try_from(n.feature).map_err(|_| {
+                format_err!("node {} of tree {} reads feature {}", n.id, n.tree, n.feature)
+            })?;
+            max_feature = max_feature.max(f as usize);
+            f
+        };
+        nodes.push(Node {
+            threshold: n.threshold,
+            feature,
+            yes: if leaf { 0 } else { child(n, n.yes, "true")? },
+            no: if leaf { 0 } else { child(n, n.no, "false")? },
+            mode: n.mode,
+            missing_yes: n.missing_yes,
+        });
+    }
+    // Weights grouped by leaf, in attribute order within a leaf.
+    weights.sort_by_key(|w| (w.tree, w.node));
+    let mut runs = Vec::with_capacity(weights.len());
+    for w in &weights {
+        let Some(&i) = index.get(&(w.tree, w.node)) else {
+            bail!("a weight names node {} of tree {}, which does not exist", w.node, w.tree);
+        };
+        let target = usize::try_from(w.target).ok().filter(|&t| t < targets).ok_or_else(|| {
+            format_err!(
+                "a weight of node {} of tree {} is for target {} (of {targets})",
+                w.node,
+                w.tree,
+                w.target
+            )
+        })?;
+        let node = &mut nodes[i as usize];
+        // Weights on a branch node come from old converters: onnxruntime
+        // ignores them, and so do we.
+        if node.mode != Mode::Leaf {
+            continue;
+        }
+        if node.yes == 0 {
+            node.feature = runs.len() as u32;
+        } else if node.feature as usize + node.yes as usize != runs.len() {
+            bail!("the weights of node {} of tree {} are not together", w.node, w.tree);
+        }
+        node.yes += 1;
+        runs.push((target as u32, w.weight));
+    }
+    for (n, node) in raw.iter().zip(&nodes) {
+        if node.mode == Mode::Leaf && node.yes == 0 {
+            bail!("leaf {} of tree {} has no weight", n.id, n.tree);
+        }
+    }
+    let ensemble = Ensemble {
+        nodes,
+        roots,
+        weights: runs,
+        members: Vec::new(),
+        targets,
+        aggregate,
+        base_values,
+        post,
+        max_feature,
+    };
+    check_acyclic(&ensemble)?;
+    Ok(ensemble)
+}
+
+/// Refuses trees with a cycle (they would never reach a leaf): every walk
+/// from a root must end within as many steps as there are nodes.
+fn check_acyclic(e: &Ensemble) -> TractResult<()> {
+    let mut depth = vec![0u32; e.nodes.len()];
+    let limit = e.nodes.len() as u32;
+    for (t, &root) in e.roots.iter().enumerate() {
+        let mut stack = vec![(root, 1u32)];
+        while let Some((i, d)) = stack.pop() {
+            if d > limit {
+                bail!("tree {t} has a cycle: following its branches never reaches a leaf");
+            }
+            if depth[i as usize] >= d {
+                continue;
+            }
+            depth[i as usize] = d;
+            let n = &e.nodes[i as usize];
+            if n.mode != Mode::Leaf {
+                stack.push((n.yes, d + 1));
+                stack.push((n.no, d + 1));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn mode(s: &str) -> TractResult<Mode> {
+    Ok(match s {
+        "BRANCH_LEQ" => Mode::Leq,
+        "BRANCH_LT" => Mode::Lt,
+        "BRANCH_GTE" => Mode::Gte,
+        "BRANCH_GT" => Mode::Gt,
+        "BRANCH_EQ" => Mode::Eq,
+        "BRANCH_NEQ" => Mode::Neq,
+        "LEAF" => Mode::Leaf,
+        other => bail!(
+            "node mode `{other}` is not one of BRANCH_LEQ, BRANCH_LT, BRANCH_GTE, BRANCH_GT, BRANCH_EQ, BRANCH_NEQ, LEAF"
+        ),
+    })
+}
+
+/// The nodes and weights of opsets 1 and 3; `leaf` is `target` or `class`.
+fn read_v1(a: &Attrs<'_, '_>, leaf: &str) -> TractResult<(Vec<RawNode>, Vec<RawWeight>)> {
+    let ids = a.required_ints("nodes_nodeids")?;
+    let n = ids.len();
+    let trees = a.ints("nodes_treeids");
+    let features = a.ints("nodes_featureids");
+    let yes = a.ints("nodes_truenodeids");
+    let no = a.ints("nodes_falsenodeids");
+    let modes = a.strings("nodes_modes")?;
+    let values = a.reals("nodes_values")?;
+    let missing = a.ints("nodes_missing_value_tracks_true");
+    for (name, len) in [
+        ("nodes_treeids", trees.len()),
+        ("nodes_featureids", features.len()),
+        ("nodes_truenodeids", yes.len()),
+        ("nodes_falsenodeids", no.len()),
+        ("nodes_modes", modes.len()),
+        ("nodes_values", values.len()),
+    ] {
+        if len != n {
+            bail!("attribute `{name}` has {len} values; expected {n} (one per node)");
+        }
+    }
+    if !missing.is_empty() {
+        expect_len("nodes_missing_value_tracks_true", missing, n, "one per node")?;
+    }
+    let mut raw = Vec::with_capacity(n);
+    for i in 0..n {
+        raw.push(RawNode {
+            tree: trees[i],
+            id: ids[i],
+            feature: features[i],
+            mode: mode(&modes[i])?,
+            threshold: values[i],
+            yes: yes[i],
+            no: no[i],
+            missing_yes: missing.get(i).is_some_and(|&m| m != 0),
+        });
+    }
+    let wname = |s: &str| format!("{leaf}_{s}");
+    let w_ids = a.ints(&wname("ids"));
+    let w_nodes = a.ints(&wname("nodeids"));
+    let w_trees = a.ints(&wname("treeids"));
+    let w_values = a.reals(&wname("weights"))?;
+    let m = w_ids.len();
+    for (name, len) in [
+        (wname("nodeids"), w_nodes.len()),
+        (wname("treeids"), w_trees.len()),
+        (wname("weights"), w_values.len()),
+    ] {
+        if len != m {
+            bail!("attribute `{name}` has {len} values; expected {m} (one per leaf weight)");
+        }
+    }
+    let weights = (0..m)
+        .map(|i| RawWeight {
+            tree: w_trees[i],
+            node: w_nodes[i],
+            target: w_ids[i],
+            weight: w_values[i],
+        })
+        .collect();
+    Ok((raw, weights))
+}
+
+fn aggregate_v1(a: &Attrs<'_, '_>) -> TractResult<Aggregate> {
+    a.choice(
+        "aggregate_function",
+        Aggregate::Sum,
+        &[
+            ("SUM", Aggregate::Sum),
+            ("AVERAGE", Aggregate::Average),
+            ("MIN", Aggregate::Min),
+            ("MAX", Aggregate::Max),
+        ],
+    )
+}
+
+/// `TreeEnsembleRegressor`: Y `f32` [rows, n_targets].
+pub(crate) fn regressor(ctx: &ParsingContext, node: &NodeProto) -> TractResult<Arc<dyn Kernel>> {
+    let a = Attrs::new(ctx, node);
+    let targets = a.int("n_targets").unwrap_or(1);
+    let targets = usize::try_from(targets)
+        .ok()
+        .filter(|&t| t > 0)
+        .ok_or_else(|| format_err!("attribute `n_targets` is {targets}"))?;
+    let (raw, weights) = read_v1(&a, "target")?;
+    let ensemble = link(
+        raw,
+        weights,
+        targets,
+        aggregate_v1(&a)?,
+        a.reals("base_values")?,
+        PostTransform::read(&a)?,
+    )?;
+    Ok(Arc::new(Regressor {
+        ensemble,
+        output: Some(DatumType::F32),
+        name: "TreeEnsembleRegressor",
+    }))
+}
+
+#[derive(Debug)]
+struct Regressor {
+    ensemble: Ensemble,
+    /// `f32` (opsets 1 and 3), or `None`: the input's type (opset 5).
+    output: Option<DatumType>,
+    name: &'static str,
+}
+
+impl Kernel for Regressor {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        expect_type(self.name, inputs[0], NUMERIC)?;
+        let dt = self.output.unwrap_or(inputs[0].datum_type);
+        Ok(tvec!(dt.fact(&[rows_of(inputs[0]), self.ensemble.targets.to_dim()])))
+    }
+
+    fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let (x, rows, width) = as_f64_rows(&inputs[0])?;
+        let e = &self.ensemble;
+        e.check_width(width)?;
+        let k = e.targets;
+        let mut out = vec![0.0; rows * k];
+        let mut has = vec![false; k];
+        for (r, row) in out.chunks_exact_mut(k).enumerate() {
+            e.scores(&x[r * width..(r + 1) * width], row, &mut has);
+            e.finish_regression(row, &has);
+        }
+        let dt = self.output.unwrap_or(inputs[0].datum_type());
+        Ok(tvec!(from_f64(dt, &[rows, k], &out)?.into_tvalue()))
+    }
+}
+
+/// Class labels: integers or strings.
+#[derive(Debug, Clone)]
+pub(crate) enum Labels {
+    Ints(Vec<i64>),
+    Strings(Vec<String>),
+}
+
+impl Labels {
+    /// `<prefix>_int64s` or `<prefix>_strings` (exactly one).
+    pub fn read(a: &Attrs<'_, '_>, ints: &str, strings: &str) -> TractResult<Labels> {
+        let i = a.ints(ints);
+        let s = a.strings(strings)?;
+        match (i.is_empty(), s.is_empty()) {
+            (false, true) => Ok(Labels::Ints(i.to_vec())),
+            (true, false) => Ok(Labels::Strings(s)),
+            (true, true) => {
+                bail!("neither `{ints}` nor `{strings}` is set: the classifier has no class labels")
+            }
+            (false, false) => {
+                bail!("both `{ints}` and `{strings}` are set; a classifier has one or the other")
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Labels::Ints(v) => v.len(),
+            Labels::Strings(v) => v.len(),
+        }
+    }
+
+    pub fn datum_type(&self) -> DatumType {
+        match self {
+            Labels::Ints(_) => DatumType::I64,
+            Labels::Strings(_) => DatumType::String,
+        }
+    }
+
+    /// A label tensor [rows] from class indices.
+    pub fn tensor(&self, classes: &[usize]) -> TractResult<Tensor> {
+        Ok(match self {
+            Labels::Ints(v) => {
+                let out: Vec<i64> = classes.iter().map(|&c| v[c]).collect();
+                Tensor::from_shape(&[out.len()], &out)?
+            }
+            Labels::Strings(v) => {
+                let out: Vec<String> = classes.iter().map(|&c| v[c].clone()).collect();
+                tract_ndarray::Array1::from_vec(out).into()
+            }
+        })
+    }
+}
+
+/// `TreeEnsembleClassifier`: Y labels [rows], Z `f32` scores [rows, classes].
+pub(crate) fn classifier(ctx: &ParsingContext, node: &NodeProto) -> TractResult<Arc<dyn Kernel>> {
+    let a = Attrs::new(ctx, node);
+    let labels = Labels::read(&a, "classlabels_int64s", "classlabels_strings")?;
+    if labels.len() < 2 {
+        bail!("the classifier has {} class label(s); it needs at least two", labels.len());
+    }
+    let (raw, weights) = read_v1(&a, "class")?;
+    let classes_weighted: std::collections::BTreeSet<i64> =
+        weights.iter().map(|w| w.target).collect();
+    let all_positive = weights.iter().all(|w| w.weight >= 0.0);
+    let ensemble = link(
+        raw,
+        weights,
+        labels.len(),
+        Aggregate::Sum,
+        a.reals("base_values")?,
+        PostTransform::read(&a)?,
+    )?;
+    Ok(Arc::new(Classifier {
+        binary: labels.len() == 2 && classes_weighted.len() == 1,
+        all_positive,
+        labels,
+        ensemble,
+    }))
+}
+
+#[derive(Debug)]
+struct Classifier {
+    ensemble: Ensemble,
+    labels: Labels,
+    /// Two classes and the leaves weigh only one of them: the score is
+    /// that of the positive class.
+    binary: bool,
+    /// No leaf weight is negative (the score is a probability).
+    all_positive: bool,
+}
+
+impl Classifier {
+    /// The class and the written scores of one row, from its raw scores, as
+    /// onnxruntime decides them (binary layouts included).
+    fn finish(&self, scores: &mut [f64], has: &mut [bool], out: &mut [f64]) -> usize {
+        let base = &self.ensemble.base_values;
+        let post = self.ensemble.post;
+        if scores.len() > 2 {
+            for (k, &b) in base.iter().enumerate().take(scores.len()) {
+                scores[k] = if has[k] { scores[k] + b } else { b };
+                has[k] = true;
+            }
+            let mut best: Option<usize> = None;
+            for k in 0..scores.len() {
+                if has[k] && best.is_none_or(|b| scores[k] > scores[b]) {
+                    best = Some(k);
+                }
+            }
+            for (o, (&s, &h)) in out.iter_mut().zip(scores.iter().zip(has.iter())) {
+                *o = if h { s } else { 0.0 };
+            }
+            post.apply(out);
+            return best.unwrap_or(0);
+        }
+        // Two classes. A class no leaf weighed scores 0 when written.
+        let mut len = 2;
+        let mut second = None; // how a single score becomes two
+        match base.len() {
+            // onnxruntime's reading of two base values with both classes
+            // weighed: the second score is the first plus its base value.
+            2 if has[1] => {
+                scores[1] = base[1] + scores[0];
+                scores[0] = -scores[1];
+                has[1] = true;
+            }
+            2 => {
+                scores[1] += base[1];
+                scores[0] += base[0];
+            }
+            1 => {
+                scores[0] += base[0];
+                if !has[1] {
+                    len = 1;
+                }
+            }
+            0 => {
+                second = Some(Second::Negate);
+                if !has[1] {
+                    len = 1;
+                }
+            }
+            _ => {}
+        }
+        let positive = if len == 2 && has[1] {
+            scores[1]
+        } else if has[0] {
+            scores[0]
+        } else {
+            0.0
+        };
+        let class = if self.binary {
+            let (wins, how) = if self.all_positive {
+                (positive > 0.5, Second::Complement)
+            } else {
+                (positive > 0.0, Second::Negate)
+            };
+            second = Some(how);
+            usize::from(wins)
+        } else {
+            usize::from(positive > 0.0)
+        };
+        if len == 2 {
+            for k in 0..2 {
+                out[k] = if has[k] { scores[k] } else { 0.0 };
+            }
+            post.apply(&mut out[..2]);
+        } else if post == PostTransform::Probit {
+            out[0] = probit(scores[0]);
+            out[1] = 0.0;
+        } else {
+            let s = scores[0];
+            (out[0], out[1]) = match second {
+                Some(Second::Complement) => (1.0 - s, s),
+                Some(Second::Negate) if post == PostTransform::Logistic => {
+                    (logistic(-s), logistic(s))
+                }
+                Some(Second::Negate) => (-s, s),
+                None => (s, 0.0),
+            };
+        }
+        class
+    }
+}
+
+/// How a binary classifier's single score becomes two.
+#[derive(Debug, Clone, Copy)]
+enum Second {
+    /// [1 − p, p]: the score is a probability.
+    Complement,
+    /// [−s, s] (or their logistics).
+    Negate,
+}
+
+impl Kernel for Classifier {
+    fn name(&self) -> &'static str {
+        "TreeEnsembleClassifier"
+    }
+
+    fn outputs(&self) -> usize {
+        2
+    }
+
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        expect_type(self.name(), inputs[0], NUMERIC)?;
+        let rows = rows_of(inputs[0]);
+        Ok(tvec!(
+            self.labels.datum_type().fact(&[rows.clone()]),
+            f32::fact(&[rows, self.labels.len().to_dim()])
+        ))
+    }
+
+    fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let (x, rows, width) = as_f64_rows(&inputs[0])?;
+        let e = &self.ensemble;
+        e.check_width(width)?;
+        let k = self.labels.len();
+        let mut scores = vec![0.0; k];
+        let mut has = vec![false; k];
+        let mut out = vec![0.0; rows * k];
+        let mut classes = Vec::with_capacity(rows);
+        for (r, row_out) in out.chunks_exact_mut(k).enumerate() {
+            e.scores(&x[r * width..(r + 1) * width], &mut scores, &mut has);
+            classes.push(self.finish(&mut scores, &mut has, row_out));
+        }
+        Ok(tvec!(
+            self.labels.tensor(&classes)?.into_tvalue(),
+            from_f64(DatumType::F32, &[rows, k], &out)?.into_tvalue()
+        ))
+    }
+}
+
+/// `TreeEnsemble` (opset 5): Y [rows, n_targets], of the input's type.
+pub(crate) fn ensemble_v5(ctx: &ParsingContext, node: &NodeProto) -> TractResult<Arc<dyn Kernel>> {
+    let a = Attrs::new(ctx, node);
+    let features = a.required_ints("nodes_featureids")?;
+    let n = features.len();
+    let splits = a.tensor("nodes_splits")?.context("attribute `nodes_splits` is missing")?;
+    let splits = super::to_f64(&splits)?;
+    let modes = a.tensor("nodes_modes")?.context("attribute `nodes_modes` is missing")?;
+    let modes: Vec<u8> = modes.cast_to::<u8>()?.try_as_plain_ram()?.as_slice::<u8>()?.to_vec();
+    let yes = a.ints("nodes_truenodeids");
+    let no = a.ints("nodes_falsenodeids");
+    let yes_leaf = a.ints("nodes_trueleafs");
+    let no_leaf = a.ints("nodes_falseleafs");
+    let missing = a.ints("nodes_missing_value_tracks_true");
+    let roots = a.required_ints("tree_roots")?;
+    let leaf_targets = a.required_ints("leaf_targetids")?;
+    let leaf_weights = a.tensor("leaf_weights")?.context("attribute `leaf_weights` is missing")?;
+    let leaf_weights = super::to_f64(&leaf_weights)?;
+    for (name, len) in [
+        ("nodes_splits", splits.len()),
+        ("nodes_modes", modes.len()),
+        ("nodes_truenodeids", yes.len()),
+        ("nodes_falsenodeids", no.len()),
+        ("nodes_trueleafs", yes_leaf.len()),
+        ("nodes_falseleafs", no_leaf.len()),
+    ] {
+        if len != n {
+            bail!("attribute `{name}` has {len} values; expected {n} (one per node)");
+        }
+    }
+    if !missing.is_empty() {
+        expect_len("nodes_missing_value_tracks_true", missing, n, "one per node")?;
+    }
+    expect_len("leaf_weights", &leaf_weights, leaf_targets.len(), "one per leaf_targetids")?;
+    let targets = a.int("n_targets").context("attribute `n_targets` is missing")?;
+    let targets = usize::try_from(targets)
+        .ok()
+        .filter(|&t| t > 0)
+        .ok_or_else(|| format_err!("attribute `n_targets` is {targets}"))?;
+    let aggregate = match a.int("aggregate_function").unwrap_or(1) {
+        0 => Aggregate::Average,
+        1 => Aggregate::Sum,
+        2 => Aggregate::Min,
+        3 => Aggregate::Max,
+        other => bail!("attribute `aggregate_function` is {other}; expected 0 to 3"),
+    };
+    let post = PostTransform::from_code(a.int("post_transform").unwrap_or(0))?;
+    // Set-membership values: one NaN-separated run per BRANCH_MEMBER node.
+    let membership = match a.tensor("membership_values")? {
+        Some(t) => super::to_f64(&t)?,
+        None => Vec::new(),
+    };
+    let mut member_runs = membership.split(|v| v.is_nan());
+    // Nodes first, then one leaf node per leaf weight.
+    let leaf_at = |j: i64| -> TractResult<u32> {
+        usize::try_from(j)
+            .ok()
+            .filter(|&j| j < leaf_targets.len())
+            .map(|j| (n + j) as u32)
+            .ok_or_else(|| format_err!("a node points at leaf {j}, of {}", leaf_targets.len()))
+    };
+    let node_at = |j: i64| -> TractResult<u32> {
+        usize::try_from(j)
+            .ok()
+            .filter(|&j| j < n)
+            .map(|j| j as u32)
+            .ok_or_else(|| format_err!("a node points at node {j}, of {n}"))
+    };
+    let mut nodes = Vec::with_capacity(n + leaf_targets.len());
+    let mut members = Vec::new();
+    let mut max_feature = 0usize;
+    for i in 0..n {
+        let mode = match modes[i] {
+            0 => Mode::Leq,
+            1 => Mode::Lt,
+            2 => Mode::Gte,
+            3 => Mode::Gt,
+            4 => Mode::Eq,
+            5 => Mode::Neq,
+            6 => Mode::Member,
+            other => bail!("node {i} has mode {other}; expected 0 to 6"),
+        };
+        if mode == Mode::Member {
+            let mut set: Vec<f64> = member_runs
+                .next()
+                .context("`membership_values` has fewer sets than BRANCH_MEMBER nodes")?
+                .iter()
+                .map(|v| v + 0.0)
+                .collect();
+            set.sort_by(f64::total_cmp);
+            members.push((i as u32, set));
+        }
+        let feature = u32::try_from(features[i])
+            .map_err(|_| format_err!("node {i} reads feature {}", features[i]))?;
+        max_feature = max_feature.max(feature as usize);
+        nodes.push(Node {
+            threshold: splits[i],
+            feature,
+            yes: if yes_leaf[i] != 0 { leaf_at(yes[i])? } else { node_at(yes[i])? },
+            no: if no_leaf[i] != 0 { leaf_at(no[i])? } else { node_at(no[i])? },
+            mode,
+            missing_yes: missing.get(i).is_some_and(|&m| m != 0),
+        });
+    }
+    let mut weights = Vec::with_capacity(leaf_targets.len());
+    for (j, (&t, &w)) in leaf_targets.iter().zip(&leaf_weights).enumerate() {
+        let target = usize::try_from(t)
+            .ok()
+            .filter(|&t| t < targets)
+            .ok_or_else(|| format_err!("leaf {j} is for target {t} (of {targets})"))?;
+        nodes.push(Node {
+            threshold: 0.0,
+            feature: j as u32,
+            yes: 1,
+            no: 0,
+            mode: Mode::Leaf,
+            missing_yes: false,
+        });
+        weights.push((target as u32, w));
+    }
+    let roots = roots.iter().map(|&r| node_at(r)).collect::<TractResult<Vec<u32>>>()?;
+    let ensemble = Ensemble {
+        nodes,
+        roots,
+        weights,
+        members,
+        targets,
+        aggregate,
+        base_values: Vec::new(),
+        post,
+        max_feature,
+    };
+    check_acyclic(&ensemble)?;
+    Ok(Arc::new(Regressor { ensemble, output: None, name: "TreeEnsemble" }))
+}
