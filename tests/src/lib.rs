@@ -23,9 +23,10 @@ pub fn well_log_wasm() -> &'static Path {
     Path::new(env!("WELL_LOG_WASM"))
 }
 
-/// The ONNX runner component (serves the .onnx file its artifacts name).
-pub fn onnx_runner_wasm() -> &'static Path {
-    Path::new(env!("ONNX_RUNNER_WASM"))
+/// The ONNX runner component the engine carries (serves the .onnx file
+/// its artifacts name).
+pub fn onnx_runner() -> &'static [u8] {
+    mlops_engine::builtin::ONNX_RUNNER
 }
 
 /// The probe component (does what each request asks, hostile included).

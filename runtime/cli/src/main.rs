@@ -6,6 +6,7 @@
 
 mod commands;
 mod context;
+mod onnx;
 mod progress;
 
 use std::process::ExitCode;
@@ -36,8 +37,9 @@ enum Command {
     Call(commands::call::Args),
     /// Run the models' fixtures in the sandbox, without deploying.
     Test(commands::test::Args),
-    /// Check a settings file and its fixtures without building anything
-    /// (exit code 2 when something is wrong).
+    /// Check a settings file and its fixtures without building anything; an
+    /// ONNX model's graph is loaded in the sandbox (exit code 2 when
+    /// something is wrong).
     Validate(commands::validate::Args),
     /// Print a shell completion script, e.g. `mlops-host completions bash >
     /// ~/.local/share/bash-completion/completions/mlops-host`.
@@ -95,8 +97,8 @@ fn main() -> ExitCode {
             Command::Models(cmd) => commands::models::run(&cli.global, cmd).await,
             Command::Services(cmd) => commands::services::run(&cli.global, cmd).await,
             Command::Guest(cmd) => commands::guest::run(cmd),
-            Command::Init(args) => commands::init::run(args),
-            Command::Validate(args) => commands::validate::run(args),
+            Command::Init(args) => commands::init::run(&cli.global, args).await,
+            Command::Validate(args) => commands::validate::run(&cli.global, args).await,
             Command::Completions { shell } => {
                 use clap::CommandFactory as _;
                 clap_complete::generate(

@@ -38,10 +38,8 @@ pub struct ModelSettings {
     pub model_name: ModelName,
     /// Shown in listings; defaults to the model name.
     pub human_friendly_model_name: String,
-    /// The WebAssembly component (absolute). It may not exist before `build` runs.
-    pub model_file: PathBuf,
-    /// A shell command that builds `model_file`, run in the settings folder.
-    pub build: Option<String>,
+    /// The component that runs the model.
+    pub component: Component,
     /// The folder whose files are the model's artifacts (absolute).
     pub artifact_folder: Option<PathBuf>,
     /// Deploy this artifact version instead of uploading a new one.
@@ -58,9 +56,49 @@ pub struct ModelSettings {
     pub models_to_keep: u32,
     /// Where `to_file` predictions go.
     pub prediction_files: PredictionFiles,
-    /// Where `model_file` is set, for errors found after loading.
-    pub model_file_at: Position,
+    /// Where `model_file` (or `runtime`) is set, for errors found after
+    /// loading.
+    pub component_at: Position,
 }
+
+/// What runs a model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Component {
+    /// The model's own WebAssembly component (`model_file`, absolute). It
+    /// may not exist before `build`, a shell command run in the settings
+    /// folder, makes it.
+    File { path: PathBuf, build: Option<String> },
+    /// A component mlops-host carries (`runtime: onnx`): no code, no build.
+    Runtime(Runtime),
+}
+
+/// The runtimes settings can name instead of a `model_file`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    /// An ONNX graph and its `runner.json`, in the artifact folder.
+    Onnx,
+}
+
+impl Runtime {
+    /// Every runtime, by the name the settings use.
+    pub const ALL: [(&'static str, Runtime); 1] = [("onnx", Runtime::Onnx)];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Onnx => "onnx",
+        }
+    }
+
+    /// How it is named in messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Runtime::Onnx => "the built-in ONNX runner",
+        }
+    }
+}
+
+/// What `runtime: onnx` reads from the artifact folder.
+pub const ONNX_RUNNER_CONFIG: &str = "runner.json";
 
 /// Where a service writes the predictions callers ask for as files
 /// (`to_file`).
@@ -108,20 +146,22 @@ impl std::fmt::Display for Position {
 }
 
 impl ModelSettings {
-    /// Checks that `model_file` exists; call after running `build`.
+    /// Checks that `model_file` exists (a runtime always does); call after
+    /// running `build`.
     pub fn check_model_file(&self) -> Result<(), SettingsError> {
-        if self.model_file.is_file() {
+        let Component::File { path, build } = &self.component else { return Ok(()) };
+        if path.is_file() {
             return Ok(());
         }
-        let hint = match &self.build {
+        let hint = match build {
             Some(cmd) => format!(
                 "the build command `{cmd}` ran but did not write it; check where it puts the component"
             ),
             None => "build the component first, or add a `build` command that makes it".to_string(),
         };
         Err(SettingsError::one(Problem::at(
-            &self.model_file_at,
-            format!("model_file `{}` does not exist", self.model_file.display()),
+            &self.component_at,
+            format!("model_file `{}` does not exist", path.display()),
             hint,
         )))
     }
@@ -155,7 +195,7 @@ impl Settings {
             return Err(SettingsError::one(Problem::file(
                 path,
                 "the settings file has no models".to_string(),
-                "add one YAML document per model, with at least `model_name` and `model_file`"
+                "add one YAML document per model, with at least `model_name` and `model_file` (or `runtime`)"
                     .to_string(),
             )));
         }
@@ -170,9 +210,9 @@ impl Settings {
         }
         let mut seen = BTreeMap::new();
         for m in &models {
-            if let Some(first) = seen.insert(m.model_name.clone(), m.model_file_at.line) {
+            if let Some(first) = seen.insert(m.model_name.clone(), m.component_at.line) {
                 problems.push(Problem::at(
-                    &m.model_file_at,
+                    &m.component_at,
                     format!("model `{}` appears twice (first at line {first})", m.model_name),
                     "give each model document a distinct `model_name`".to_string(),
                 ));
@@ -198,7 +238,10 @@ struct RawModel {
     model_name: Spanned<String>,
     #[serde(default)]
     human_friendly_model_name: Option<String>,
-    model_file: Spanned<String>,
+    #[serde(default)]
+    model_file: Option<Spanned<String>>,
+    #[serde(default)]
+    runtime: Option<Spanned<String>>,
     #[serde(default)]
     build: Option<String>,
     #[serde(default)]
@@ -326,19 +369,7 @@ impl RawModel {
         let artifact_folder =
             self.artifact_folder.as_ref().map(|s| existing(s, "artifact_folder", true, problems));
         let fixtures = self.fixtures.as_ref().map(|s| existing(s, "fixtures", true, problems));
-        let model_file_at = at(self.model_file.referenced);
-        let model_file = dir.join(&self.model_file.value);
-        if self.build.is_none() && !model_file.is_file() {
-            problems.push(Problem::at(
-                &model_file_at,
-                format!(
-                    "model_file `{}` does not exist (looked for {})",
-                    self.model_file.value,
-                    model_file.display()
-                ),
-                "build the component first, or add a `build` command that makes it".to_string(),
-            ));
-        }
+        let component = self.component(&at, dir, artifact_folder.as_deref(), problems);
         if let Some(v) = &self.artifact_version {
             if v.value == 0 {
                 problems.push(Problem::at(
@@ -401,13 +432,13 @@ impl RawModel {
             return None;
         }
         let model_name = model_name?;
+        let (component, component_at) = component?;
         Some(ModelSettings {
             human_friendly_model_name: self
                 .human_friendly_model_name
                 .unwrap_or_else(|| model_name.as_str().to_string()),
             model_name,
-            model_file,
-            build: self.build,
+            component,
             artifact_folder,
             artifact_version: self.artifact_version.map(|v| v.value),
             fixtures,
@@ -416,8 +447,112 @@ impl RawModel {
             secrets,
             models_to_keep,
             prediction_files,
-            model_file_at,
+            component_at,
         })
+    }
+
+    /// What runs the model: `model_file` (with `build`) or `runtime`, one
+    /// of the two.
+    fn component(
+        &self,
+        at: &dyn Fn(Location) -> Position,
+        dir: &Path,
+        artifact_folder: Option<&Path>,
+        problems: &mut Vec<Problem>,
+    ) -> Option<(Component, Position)> {
+        match (&self.model_file, &self.runtime) {
+            (Some(file), None) => {
+                let file_at = at(file.referenced);
+                let path = dir.join(&file.value);
+                if self.build.is_none() && !path.is_file() {
+                    problems.push(Problem::at(
+                        &file_at,
+                        format!(
+                            "model_file `{}` does not exist (looked for {})",
+                            file.value,
+                            path.display()
+                        ),
+                        "build the component first, or add a `build` command that makes it"
+                            .to_string(),
+                    ));
+                }
+                Some((Component::File { path, build: self.build.clone() }, file_at))
+            }
+            (None, Some(runtime)) => {
+                let runtime_at = at(runtime.referenced);
+                let Some(&(_, found)) = Runtime::ALL.iter().find(|(n, _)| *n == runtime.value)
+                else {
+                    let known: Vec<&str> = Runtime::ALL.iter().map(|(n, _)| *n).collect();
+                    problems.push(Problem::at(
+                        &runtime_at,
+                        format!("runtime `{}` is not one mlops-host carries", runtime.value),
+                        format!(
+                            "the runtimes are: {} (or set `model_file` to your own component)",
+                            known.join(", ")
+                        ),
+                    ));
+                    return None;
+                };
+                if self.build.is_some() {
+                    problems.push(Problem::at(
+                        &runtime_at,
+                        format!("runtime: {} needs no build", found.name()),
+                        "remove `build`: the runtime's component is inside mlops-host".to_string(),
+                    ));
+                }
+                match (found, artifact_folder) {
+                    (Runtime::Onnx, None) => problems.push(Problem::at(
+                        &runtime_at,
+                        "runtime: onnx reads the graph and runner.json from the artifact folder, \
+                         but artifact_folder is not set"
+                            .to_string(),
+                        "set artifact_folder to the folder with model.onnx and runner.json \
+                         (`mlops-host init --lang onnx --from model.onnx` makes one)"
+                            .to_string(),
+                    )),
+                    (Runtime::Onnx, Some(folder))
+                        if folder.is_dir() && !folder.join(ONNX_RUNNER_CONFIG).is_file() =>
+                    {
+                        problems.push(Problem::at(
+                            &runtime_at,
+                            format!(
+                                "runtime: onnx needs {ONNX_RUNNER_CONFIG} in the artifact folder ({} has none)",
+                                folder.display()
+                            ),
+                            format!(
+                                "`mlops-host init --lang onnx --from <model.onnx>` writes {ONNX_RUNNER_CONFIG} \
+                                 from the graph's inputs and outputs"
+                            ),
+                        ))
+                    }
+                    _ => {}
+                }
+                Some((Component::Runtime(found), runtime_at))
+            }
+            (Some(file), Some(_)) => {
+                problems.push(Problem::at(
+                    &at(file.referenced),
+                    "both `model_file` and `runtime` are set".to_string(),
+                    "keep `model_file` for your own component, or `runtime: onnx` for an ONNX graph \
+                     served without code"
+                        .to_string(),
+                ));
+                None
+            }
+            (None, None) => {
+                problems.push(Problem::at(
+                    &at(self.model_name.referenced),
+                    format!(
+                        "model `{}` has no `model_file` and no `runtime`",
+                        self.model_name.value
+                    ),
+                    "set `model_file` to the model's WebAssembly component (.wasm), or \
+                     `runtime: onnx` to serve an ONNX graph without code"
+                        .to_string(),
+                ));
+                None
+            }
+        }
     }
 }
 

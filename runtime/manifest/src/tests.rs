@@ -44,7 +44,7 @@ fn valid_settings_become_typed_values() {
     let m = &settings.models[0];
     assert_eq!(m.model_name.as_str(), "well_log");
     assert_eq!(m.human_friendly_model_name, "well_log");
-    assert_eq!(m.model_file, dir.path().join("model.wasm"));
+    assert_eq!(m.component, Component::File { path: dir.path().join("model.wasm"), build: None });
     assert_eq!(m.artifact_folder.as_deref(), Some(dir.path().join("artifacts").as_path()));
     assert_eq!(m.limits.memory_bytes, 64 << 20);
     assert_eq!(m.limits.timeout, std::time::Duration::from_millis(500));
@@ -74,7 +74,7 @@ fn an_unknown_key_is_named_with_its_line_and_the_likely_key() {
     assert_eq!(
         error(dir.path(), &text),
         "S:4:1: unknown key `artifact_versoin`\n  hint: did you mean `artifact_version`? (keys here: \
-         model_name, human_friendly_model_name, model_file, build, artifact_folder, artifact_version, \
+         model_name, human_friendly_model_name, model_file, runtime, build, artifact_folder, artifact_version, \
          fixtures, info, limits, secrets, models_to_keep, prediction_files)"
     );
 }
@@ -147,7 +147,7 @@ fn a_component_made_by_build_is_checked_after_the_build() {
 fn a_missing_required_key_is_named() {
     let dir = folder();
     let msg = error(dir.path(), "model_name: x\n");
-    assert!(msg.contains("missing key `model_file`"), "{msg}");
+    assert!(msg.contains("model `x` has no `model_file` and no `runtime`"), "{msg}");
     assert!(msg.contains("WebAssembly component"), "{msg}");
 }
 
@@ -235,4 +235,32 @@ fn bad_prediction_files_say_what_is_allowed() {
     assert!(err.contains("not a CDF data set external id"), "{err}");
     let err = error(dir.path(), &format!("{VALID}prediction_files:\n  to: cdf\n  dataset: x\n"));
     assert!(err.contains("dataset"), "{err}");
+}
+
+#[test]
+fn runtime_onnx_replaces_model_file_and_needs_runner_json() {
+    let dir = folder();
+    let onnx = "model_name: graph\nruntime: onnx\nartifact_folder: artifacts\n";
+    let msg = error(dir.path(), onnx);
+    assert!(msg.contains("runtime: onnx needs runner.json in the artifact folder"), "{msg}");
+    std::fs::write(dir.path().join("artifacts/runner.json"), "{}").expect("write");
+    let settings = parse(dir.path(), onnx).expect("valid");
+    assert_eq!(settings.models[0].component, Component::Runtime(Runtime::Onnx));
+    settings.models[0].check_model_file().expect("a runtime is always there");
+
+    let msg = error(dir.path(), "model_name: graph\nruntime: tflite\nartifact_folder: artifacts\n");
+    assert!(msg.starts_with("S:2:10: runtime `tflite` is not one mlops-host carries"), "{msg}");
+    assert!(msg.contains("the runtimes are: onnx"), "{msg}");
+    let msg = error(dir.path(), "model_name: graph\nruntime: onnx\n");
+    assert!(msg.contains("but artifact_folder is not set"), "{msg}");
+    let msg = error(
+        dir.path(),
+        "model_name: graph\nruntime: onnx\nbuild: make\nartifact_folder: artifacts\n",
+    );
+    assert!(msg.contains("runtime: onnx needs no build"), "{msg}");
+    let msg = error(
+        dir.path(),
+        "model_name: graph\nruntime: onnx\nmodel_file: model.wasm\nartifact_folder: artifacts\n",
+    );
+    assert!(msg.contains("both `model_file` and `runtime` are set"), "{msg}");
 }

@@ -6,7 +6,11 @@
 //! The expected document is matched as a subset: every key it has must be in
 //! the response with an equal value (numbers within a relative tolerance of
 //! [`RELATIVE_TOLERANCE`]); keys it lacks (such as `model_id`) are not
-//! checked.
+//! checked. An expected document may set `"tolerance": t` (not part of the
+//! response): then numbers match when they differ by at most t · max(1,
+//! |expected|) — for answers that cannot reproduce their reference to the
+//! last bit, such as an `f32` ONNX graph against the library that trained
+//! it.
 
 use std::path::Path;
 
@@ -27,6 +31,8 @@ pub struct Fixture {
     pub name: String,
     pub request: Vec<u8>,
     pub expected: Value,
+    /// The expected document's own `tolerance`, if it sets one.
+    pub tolerance: Option<f64>,
 }
 
 /// How one fixture went.
@@ -75,9 +81,20 @@ pub fn read_fixtures(dir: &Path) -> Result<Vec<Fixture>, String> {
                 exp_path.display()
             )
         })?;
-        let expected = serde_json::from_slice(&expected_text)
+        let mut expected: Value = serde_json::from_slice(&expected_text)
             .map_err(|e| format!("{}: not valid JSON: {e}", exp_path.display()))?;
-        fixtures.push(Fixture { name, request, expected });
+        let tolerance = match expected.as_object_mut().and_then(|o| o.remove("tolerance")) {
+            None => None,
+            Some(t) => {
+                Some(t.as_f64().filter(|t| t.is_finite() && *t >= 0.0).ok_or_else(|| {
+                    format!(
+                        "{}: `tolerance` is {t}; it takes a number ≥ 0 (e.g. 1e-6)",
+                        exp_path.display()
+                    )
+                })?)
+            }
+        };
+        fixtures.push(Fixture { name, request, expected, tolerance });
     }
     Ok(fixtures)
 }
@@ -122,7 +139,7 @@ pub async fn run_fixtures(
         };
         let response: Value = serde_json::from_slice(&outcome.body).unwrap_or(Value::Null);
         let mut differences = Vec::new();
-        compare(&fixture.expected, &response, "", &mut differences);
+        compare(&fixture.expected, &response, "", fixture.tolerance, &mut differences);
         results.push(FixtureResult {
             name: fixture.name.clone(),
             status: outcome.status.as_u16(),
@@ -133,15 +150,23 @@ pub async fn run_fixtures(
     results
 }
 
-/// Records where `actual` does not contain `expected`.
-pub fn compare(expected: &Value, actual: &Value, at: &str, out: &mut Vec<String>) {
+/// Records where `actual` does not contain `expected`; numbers within
+/// `tolerance` of max(1, |expected|) when given, else within
+/// [`RELATIVE_TOLERANCE`] of the larger.
+pub fn compare(
+    expected: &Value,
+    actual: &Value,
+    at: &str,
+    tolerance: Option<f64>,
+    out: &mut Vec<String>,
+) {
     let here = if at.is_empty() { "the response".to_string() } else { format!("`{at}`") };
     match (expected, actual) {
         (Value::Object(want), Value::Object(got)) => {
             for (key, want_value) in want {
                 let path = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
                 match got.get(key) {
-                    Some(got_value) => compare(want_value, got_value, &path, out),
+                    Some(got_value) => compare(want_value, got_value, &path, tolerance, out),
                     None => out.push(format!("`{path}` is missing (expected {want_value})")),
                 }
             }
@@ -152,13 +177,16 @@ pub fn compare(expected: &Value, actual: &Value, at: &str, out: &mut Vec<String>
                 return;
             }
             for (i, (w, g)) in want.iter().zip(got).enumerate() {
-                compare(w, g, &format!("{at}[{i}]"), out);
+                compare(w, g, &format!("{at}[{i}]"), tolerance, out);
             }
         }
         (Value::Number(want), Value::Number(got)) => {
             let (w, g) = (want.as_f64().unwrap_or(f64::NAN), got.as_f64().unwrap_or(f64::NAN));
-            let tolerance = RELATIVE_TOLERANCE * w.abs().max(g.abs());
-            if (w - g).abs() > tolerance || w.is_nan() || g.is_nan() {
+            let allowed = match tolerance {
+                Some(t) => t * w.abs().max(1.0),
+                None => RELATIVE_TOLERANCE * w.abs().max(g.abs()),
+            };
+            if (w - g).abs() > allowed || w.is_nan() || g.is_nan() {
                 out.push(format!("{here} is {got}, expected {want}"));
             }
         }
@@ -175,8 +203,32 @@ mod tests {
 
     fn diffs(expected: Value, actual: Value) -> Vec<String> {
         let mut out = Vec::new();
-        compare(&expected, &actual, "", &mut out);
+        compare(&expected, &actual, "", None, &mut out);
         out
+    }
+
+    #[test]
+    fn a_fixture_may_loosen_its_own_tolerance() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("a.request.json"), "{}").expect("write");
+        std::fs::write(
+            dir.path().join("a.expected.json"),
+            r#"{"prediction": {"p": [0.5, 1e-9, 150.0]}, "tolerance": 1e-5}"#,
+        )
+        .expect("write");
+        let fixture = read_fixtures(dir.path()).expect("read").remove(0);
+        assert_eq!(fixture.tolerance, Some(1e-5));
+        assert!(fixture.expected.get("tolerance").is_none(), "not matched against the response");
+        let close = json!({"prediction": {"p": [0.500004, 0.0, 150.0014]}});
+        let mut out = Vec::new();
+        compare(&fixture.expected, &close, "", fixture.tolerance, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        let far = json!({"prediction": {"p": [0.5, 0.0, 150.01]}});
+        compare(&fixture.expected, &far, "", fixture.tolerance, &mut out);
+        assert_eq!(out, ["`prediction.p[2]` is 150.01, expected 150.0"]);
+        std::fs::write(dir.path().join("a.expected.json"), r#"{"tolerance": "loose"}"#)
+            .expect("write");
+        assert!(read_fixtures(dir.path()).expect_err("refused").contains("it takes a number"));
     }
 
     #[test]

@@ -46,13 +46,16 @@ fn datum(ty: ElementType) -> DatumType {
 fn column_type(dt: DatumType) -> Option<DataType> {
     Some(match dt {
         DatumType::F32 | DatumType::F64 | DatumType::F16 => DataType::F64,
+        // tract keeps some int64 results (shapes, casts) as symbolic
+        // dimensions: concrete integers by the time they are read.
         DatumType::I64
         | DatumType::I32
         | DatumType::I16
         | DatumType::I8
         | DatumType::U8
         | DatumType::U16
-        | DatumType::U32 => DataType::S64,
+        | DatumType::U32
+        | DatumType::TDim => DataType::S64,
         DatumType::String => DataType::String,
         DatumType::Bool => DataType::Bool,
         _ => return None,

@@ -60,9 +60,9 @@ async fn every_ml_operator_variant_gives_onnxruntimes_answer() {
     let Some(python) = python("onnx operator conformance") else { return };
     let cases = tempfile::tempdir().expect("tempdir");
     let summary = run_script(&python, "ops.py", &[cases.path().as_os_str()]);
-    let cache = mlops_tests::repo_root().join("target/test-compile-cache");
+    let cache = mlops_tests::repo_root().join("target/test-compile-cache/compiled");
     let engine = mlops_tests::engine(Some(&cache));
-    let runner = mlops_tests::load(&engine, mlops_tests::onnx_runner_wasm());
+    let runner = engine.load(mlops_tests::onnx_runner()).expect("compile the runner");
     let mut dirs: Vec<_> =
         std::fs::read_dir(cases.path()).expect("cases").map(|e| e.expect("entry").path()).collect();
     dirs.sort();

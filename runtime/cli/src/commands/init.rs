@@ -2,7 +2,9 @@
 //! languages — settings (every field explained), the model, an artifact, a
 //! fixture, a build script, the SDK and contract it builds against, and CI
 //! pipelines for GitHub Actions and Bitbucket — that passes `mlops-host
-//! test` as written.
+//! test` as written. An ONNX model needs no code: `--lang onnx --from
+//! model.onnx` writes the settings, the graph and a `runner.json` derived
+//! from the graph's own inputs and outputs, after loading it in the sandbox.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,6 +14,7 @@ use clap::ValueEnum;
 use mlops_manifest::ModelName;
 
 use crate::UsageError;
+use crate::context::GlobalArgs;
 
 include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 
@@ -30,7 +33,9 @@ impl Lang {
     /// only where there is one).
     fn setup(self) -> &'static str {
         match self {
-            Lang::Rust | Lang::Onnx => "rustup target add wasm32-wasip2",
+            Lang::Rust => "rustup target add wasm32-wasip2",
+            // The runner is inside mlops-host: nothing to install.
+            Lang::Onnx => "true",
             Lang::Python => {
                 "$(command -v sudo) apt-get update -qq && $(command -v sudo) apt-get install -y -qq python3-venv"
             }
@@ -71,6 +76,11 @@ pub struct Args {
     /// bitbucket-pipelines.yml).
     #[arg(long)]
     pub no_ci: bool,
+    /// With --lang onnx: serve this .onnx file (scikit-learn's skl2onnx,
+    /// onnxmltools for XGBoost and LightGBM…): it is copied into
+    /// artifacts/ and runner.json is written from its inputs and outputs.
+    #[arg(long, value_name = "MODEL.onnx")]
+    pub from: Option<PathBuf>,
 }
 
 // What every model folder gets besides its template.
@@ -95,11 +105,6 @@ description = "Write mlops-host models in Rust: implement `Model`, call `export_
 [dependencies]
 wit-bindgen = { version = "0.63", default-features = false, features = ["macros", "realloc"] }
 "#;
-const RUNNER: [(&str, &str); 2] = [
-    ("runner/src/lib.rs", include_str!("../../../../sdk/onnx-runner/src/lib.rs")),
-    ("runner/Cargo.lock", include_str!("../../../../sdk/onnx-runner/Cargo.lock")),
-];
-const RUNNER_MANIFEST: &str = include_str!("../../../../sdk/onnx-runner/Cargo.toml");
 const ONNX_EXAMPLE: [(&str, &[u8]); 6] = [
     (
         "artifacts/model.onnx",
@@ -127,17 +132,39 @@ const ONNX_EXAMPLE: [(&str, &[u8]); 6] = [
     ),
 ];
 
+/// What an ONNX model folder holds besides the template.
+pub enum OnnxSource {
+    /// The well-log example graph.
+    Example,
+    /// A graph of the user's, with the files derived from it:
+    /// (path, content).
+    From(Vec<(String, Vec<u8>)>),
+}
+
 fn extra(name: &str) -> &'static [u8] {
     TEMPLATE_FILES.iter().find(|(t, p, ..)| *t == "_extra" && *p == name).map_or(&[], |f| f.2)
 }
 
 /// The files of a new model folder: (path, content, executable).
-pub fn files(lang: Lang, name: &ModelName, ci: bool) -> Vec<(String, Vec<u8>, bool)> {
+pub fn files(
+    lang: Lang,
+    name: &ModelName,
+    ci: bool,
+    onnx: OnnxSource,
+) -> Vec<(String, Vec<u8>, bool)> {
+    let description = match &onnx {
+        OnnxSource::From(files) => format!(
+            "Serves {} (ONNX) without code",
+            files.first().map_or("the graph", |(p, _)| p.trim_start_matches("artifacts/"))
+        ),
+        OnnxSource::Example => "Predicts AC from ACS, RDEP and DEN with an ONNX graph".to_string(),
+    };
     let fill = |bytes: &[u8]| -> Vec<u8> {
         match std::str::from_utf8(bytes) {
             Ok(text) => text
                 .replace("{{model_name}}", name.as_str())
                 .replace("{{setup}}", lang.setup())
+                .replace("{{description}}", &description)
                 .into_bytes(),
             Err(_) => bytes.to_vec(),
         }
@@ -160,6 +187,14 @@ pub fn files(lang: Lang, name: &ModelName, ci: bool) -> Vec<(String, Vec<u8>, bo
     }
     let mut add =
         |path: &str, content: &[u8]| out.push((path.to_string(), content.to_vec(), false));
+    if lang == Lang::Onnx {
+        // No code: the graph, runner.json and fixtures.
+        match onnx {
+            OnnxSource::Example => ONNX_EXAMPLE.iter().for_each(|(p, b)| add(p, b)),
+            OnnxSource::From(files) => files.iter().for_each(|(p, b)| add(p, b)),
+        }
+        return out;
+    }
     add("wit/mlops.wit", WIT.as_bytes());
     // The Rust SDK, standalone: the contract is at ../wit from it.
     let rust_sdk = |add: &mut dyn FnMut(&str, &[u8])| {
@@ -183,26 +218,12 @@ pub fn files(lang: Lang, name: &ModelName, ci: bool) -> Vec<(String, Vec<u8>, bo
         }
         Lang::C => {}
         Lang::Rust => rust_sdk(&mut add),
-        Lang::Onnx => {
-            rust_sdk(&mut add);
-            add(
-                "runner/Cargo.toml",
-                RUNNER_MANIFEST
-                    .replace(r#"path = "../rust""#, r#"path = "../mlops-sdk""#)
-                    .as_bytes(),
-            );
-            for (path, text) in RUNNER {
-                add(path, text.as_bytes());
-            }
-            for (path, bytes) in ONNX_EXAMPLE {
-                add(path, bytes);
-            }
-        }
+        Lang::Onnx => {}
     }
     out
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let raw_name = match &args.name {
         Some(n) => n.clone(),
@@ -219,7 +240,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if args.name.is_none() { " (taken from the folder's name; pass --name)" } else { "" }
         ))
     })?;
-    let files = files(args.lang, &name, !args.no_ci);
+    let onnx = match (&args.from, args.lang) {
+        (Some(file), Lang::Onnx) => OnnxSource::From(from_onnx(global, file).await?),
+        (Some(_), lang) => {
+            return Err(UsageError(format!(
+                "--from takes an ONNX file and goes with --lang onnx, not --lang {}",
+                lang.folder()
+            ))
+            .into());
+        }
+        (None, _) => OnnxSource::Example,
+    };
+    let files = files(args.lang, &name, !args.no_ci, onnx);
     let existing: Vec<&str> =
         files.iter().map(|(p, ..)| p.as_str()).filter(|p| dir.join(p).exists()).collect();
     if !existing.is_empty() && !args.force {
@@ -241,6 +273,72 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!("  mlops-host deploy        # test, upload the artifacts, deploy to dev");
     println!("  mlops-host serve         # serve it over HTTP");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The files an ONNX model folder gets from `file`: the graph, runner.json
+/// derived from it, and a one-row fixture. The graph is loaded and called
+/// in the sandbox first, with the runner `serve` uses: a graph it cannot
+/// serve is refused here, before anything is written.
+async fn from_onnx(global: &GlobalArgs, file: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let graph = crate::onnx::Graph::parse(&bytes)
+        .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
+    let model_file = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.is_empty() && !n.contains(['/', '\\']))
+        .unwrap_or("model.onnx")
+        .to_string();
+    let derived = crate::onnx::derive(&graph, &model_file)
+        .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
+    let runner_json = serde_json::to_vec_pretty(&derived.config)?;
+    let request = serde_json::to_vec_pretty(&derived.request)?;
+    // Load it and call it once, as `test` will.
+    let staging = tempfile::tempdir().context("cannot make a temporary folder")?;
+    std::fs::write(staging.path().join(&model_file), &bytes)?;
+    std::fs::write(staging.path().join(mlops_manifest::ONNX_RUNNER_CONFIG), &runner_json)?;
+    let engine = global.engine()?;
+    let component = {
+        let engine = engine.clone();
+        let spinner = crate::progress::Spinner::start(
+            "compiling the built-in ONNX runner (once per machine; later commands load it from the cache)".to_string(),
+        );
+        let loaded = tokio::task::spawn_blocking(move || {
+            engine.load(mlops_engine::builtin::component(mlops_manifest::Runtime::Onnx))
+        })
+        .await;
+        drop(spinner);
+        loaded.context("the compile task failed")??
+    };
+    let spec = mlops_engine::DeploymentSpec {
+        name: format!("{} (init)", file.display()),
+        artifact_dir: Some(staging.path().to_path_buf()),
+        limits: mlops_manifest::Limits::default(),
+        secrets: Vec::new(),
+        profile: false,
+    };
+    let deployment = engine.deploy(&component, spec).await.map_err(|e| {
+        anyhow::anyhow!(
+            "{} cannot be served by the ONNX runner: {}",
+            file.display(),
+            crate::commands::local::start_failure(&e)
+        )
+    })?;
+    let inputs = deployment.signature().map_or(mlops_engine::Schema::Any, |s| s.inputs.clone());
+    let data = serde_json::value::to_raw_value(&derived.request["data"])?;
+    let payload = mlops_server::codec::decode_data(&data, &inputs).map_err(anyhow::Error::msg)?;
+    deployment.predict(payload).await.map_err(|e| {
+        anyhow::anyhow!("{} loads, but a call with one row of zeros fails: {e}", file.display())
+    })?;
+    for note in &derived.notes {
+        println!("{note}");
+    }
+    Ok(vec![
+        (format!("artifacts/{model_file}"), bytes),
+        (format!("artifacts/{}", mlops_manifest::ONNX_RUNNER_CONFIG), runner_json),
+        ("fixtures/predict.request.json".to_string(), request),
+        ("fixtures/predict.expected.json".to_string(), b"{\"status\": \"ok\"}\n".to_vec()),
+    ])
 }
 
 fn write_all(dir: &Path, files: &[(String, Vec<u8>, bool)]) -> anyhow::Result<()> {

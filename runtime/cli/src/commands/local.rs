@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use mlops_engine::{DeploymentSpec, Engine, LoadedComponent};
-use mlops_manifest::{ExternalId, ModelId, ModelSettings, ServiceKind, Settings};
+use mlops_manifest::{Component, ExternalId, ModelId, ModelSettings, ServiceKind, Settings};
 use mlops_server::Service;
 use mlops_server::fixtures::{self, FixtureResult};
 
@@ -36,7 +36,7 @@ pub fn load_settings(path: &Path, only: &[String]) -> anyhow::Result<Settings> {
 
 /// Runs the model's `build` command, if it has one, in the settings folder.
 pub async fn build(model: &ModelSettings, settings: &Settings) -> anyhow::Result<()> {
-    let Some(command) = &model.build else { return Ok(()) };
+    let Component::File { build: Some(command), .. } = &model.component else { return Ok(()) };
     let dir =
         settings.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     eprintln!("{}: building: {command}", model.model_name);
@@ -66,44 +66,70 @@ pub async fn build(model: &ModelSettings, settings: &Settings) -> anyhow::Result
     Ok(())
 }
 
+/// The component's bytes: the model's file, or the runtime mlops-host
+/// carries, with how to name it in messages.
+pub async fn component_bytes(model: &ModelSettings) -> anyhow::Result<(bytes::Bytes, String)> {
+    match &model.component {
+        Component::File { path, .. } => {
+            model.check_model_file()?;
+            let bytes = tokio::fs::read(path)
+                .await
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let shown = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+            Ok((bytes::Bytes::from(bytes), shown.display().to_string()))
+        }
+        Component::Runtime(runtime) => Ok((
+            bytes::Bytes::from_static(mlops_engine::builtin::component(*runtime)),
+            runtime.describe().to_string(),
+        )),
+    }
+}
+
 /// Reads and compiles (or loads from the compile cache) the component.
 pub async fn compile(
     engine: &Engine,
     model: &ModelSettings,
 ) -> anyhow::Result<(bytes::Bytes, LoadedComponent)> {
-    model.check_model_file()?;
-    let bytes = bytes::Bytes::from(
-        tokio::fs::read(&model.model_file)
-            .await
-            .with_context(|| format!("cannot read {}", model.model_file.display()))?,
-    );
+    let (bytes, shown) = component_bytes(model).await?;
     let engine = engine.clone();
     let to_compile = bytes.clone();
-    let shown =
-        std::fs::canonicalize(&model.model_file).unwrap_or_else(|_| model.model_file.clone());
     let spinner = crate::progress::Spinner::start(format!(
-        "{}: compiling {} ({} KiB)",
+        "{}: compiling {shown} ({} KiB)",
         model.model_name,
-        shown.display(),
         bytes.len().div_ceil(1024)
     ));
     let loaded = tokio::task::spawn_blocking(move || engine.load(&to_compile)).await;
     drop(spinner);
-    let loaded = loaded.context("the compile task failed")?.with_context(|| {
-        format!("{}: cannot load {}", model.model_name, model.model_file.display())
-    })?;
+    let loaded = loaded
+        .context("the compile task failed")?
+        .with_context(|| format!("{}: cannot load {shown}", model.model_name))?;
     let how = match loaded.outcome {
         mlops_engine::CacheOutcome::Compiled => "compiled",
         mlops_engine::CacheOutcome::Loaded => "loaded from the compile cache",
     };
     eprintln!(
-        "{}: component {} ({} KiB) {how} in {:.0} ms",
+        "{}: component {shown} ({} KiB) {how} in {:.0} ms",
         model.model_name,
-        shown.display(),
         bytes.len().div_ceil(1024),
         loaded.elapsed.as_secs_f64() * 1e3
     );
     Ok((bytes, loaded))
+}
+
+/// Why a model did not start, in its own words when it said something (a
+/// model error from `initialization`), without the layers around it.
+pub fn start_failure(e: &mlops_engine::EngineError) -> String {
+    fn inner(e: &mlops_engine::CallError) -> String {
+        match e {
+            mlops_engine::CallError::Initialization(e) => inner(e),
+            mlops_engine::CallError::Model { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+    match e {
+        mlops_engine::EngineError::Start { source, .. } => inner(source),
+        other => other.to_string(),
+    }
 }
 
 /// Runs the model's fixtures against the component and an artifact folder

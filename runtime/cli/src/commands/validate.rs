@@ -1,14 +1,19 @@
 //! `mlops-host validate`: checks a settings file — every field, the paths
 //! it names, CDF's metadata limits — and the fixtures it points at, without
-//! building or running anything. Problems are reported at once, each with
-//! its file, line and column and a hint; exit code 2 when any is found.
+//! building or calling anything. A model served by a runtime mlops-host
+//! carries (`runtime: onnx`) is also loaded in the sandbox, as a deploy
+//! would, so that a graph the runner cannot serve (an unsupported operator,
+//! a runner.json that does not fit the graph) is reported here. Problems
+//! are reported at once, each with its file, line and column (or file) and
+//! a hint; exit code 2 when any is found.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use mlops_manifest::Settings;
+use mlops_manifest::{Component, ModelSettings, Runtime, Settings};
 
 use crate::UsageError;
+use crate::context::GlobalArgs;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -17,16 +22,22 @@ pub struct Args {
     pub settings: PathBuf,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&args.settings)?;
     let mut problems = Vec::new();
     let mut lines = Vec::new();
     for model in &settings.models {
-        let component = if model.model_file.is_file() {
-            "component present".to_string()
-        } else {
+        let component = match &model.component {
+            Component::File { path, .. } if path.is_file() => "component present".to_string(),
             // Without a build command, loading already refused a missing file.
-            "component made by `build`".to_string()
+            Component::File { .. } => "component made by `build`".to_string(),
+            Component::Runtime(runtime) => match check_runtime(global, model, *runtime).await {
+                Ok(()) => format!("{} loads its artifacts", runtime.describe()),
+                Err(problem) => {
+                    problems.push(problem);
+                    format!("{} cannot load its artifacts", runtime.describe())
+                }
+            },
         };
         let mut counts = Vec::new();
         if let Some(dir) = &model.fixtures {
@@ -48,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if !problems.is_empty() {
         return Err(UsageError(format!(
-            "{} problem(s) in the fixtures of {}:\n{}",
+            "{} problem(s) in the artifacts or fixtures of {}:\n{}",
             problems.len(),
             args.settings.display(),
             problems.join("\n")
@@ -60,6 +71,49 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!("{line}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Loads a runtime model in the sandbox on its artifact folder (its
+/// `initialization`), as a deploy would; the runtime's own message says
+/// what is wrong.
+async fn check_runtime(
+    global: &GlobalArgs,
+    model: &ModelSettings,
+    runtime: Runtime,
+) -> Result<(), String> {
+    let folder = model.artifact_folder.as_deref().unwrap_or(Path::new("."));
+    let fail = |what: String| {
+        let hint = if what.contains("which the runner does not support") {
+            "export the model without those operators (the converter's options or target opset), \
+             or serve it from code (mlops-host init --lang python)"
+        } else {
+            "fix the graph or runner.json; `mlops-host init --lang onnx --from <model.onnx> --force` \
+             writes a runner.json that fits the graph"
+        };
+        format!("{}: {what}\n  hint: {hint}", folder.display())
+    };
+    let engine = global.engine().map_err(|e| fail(format!("{e:#}")))?;
+    let compiling = engine.clone();
+    let spinner = crate::progress::Spinner::start(format!("compiling {}", runtime.describe()));
+    let component = tokio::task::spawn_blocking(move || {
+        compiling.load(mlops_engine::builtin::component(runtime))
+    })
+    .await;
+    drop(spinner);
+    let component = component
+        .map_err(|e| fail(format!("the compile task failed: {e}")))?
+        .map_err(|e| fail(e.to_string()))?;
+    let spec = mlops_engine::DeploymentSpec {
+        name: format!("{} (validate)", model.model_name),
+        artifact_dir: Some(folder.to_path_buf()),
+        limits: model.limits.clone(),
+        secrets: Vec::new(),
+        profile: false,
+    };
+    match engine.deploy(&component, spec).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(fail(crate::commands::local::start_failure(&e))),
+    }
 }
 
 /// Checks every fixture pair in `dir` parses; returns how many there are.

@@ -244,17 +244,21 @@ async fn every_init_template_builds_and_passes_its_fixtures() {
             .output()
             .expect("init");
         assert!(out.status.success(), "{lang}: {}", String::from_utf8_lossy(&out.stderr));
-        assert!(
-            dir.join("mlops_settings.yaml").is_file() && dir.join("wit/mlops.wit").is_file(),
-            "{lang}"
-        );
+        assert!(dir.join("mlops_settings.yaml").is_file(), "{lang}");
+        // A model in code gets the contract; an ONNX graph needs no code.
+        assert_eq!(dir.join("wit/mlops.wit").is_file(), lang != "onnx", "{lang}");
+        if lang == "onnx" {
+            assert!(!dir.join("build.sh").exists(), "the ONNX template needs no build");
+            let settings = std::fs::read_to_string(dir.join("mlops_settings.yaml")).expect("read");
+            assert!(settings.contains("\nruntime: onnx\n"), "{settings}");
+        }
         let mut test = Command::new(crate::bin());
         test.current_dir(&dir)
             .arg("test")
             .env("MLOPS_STORE", work.path().join("store"))
             .env("MLOPS_CACHE_DIR", work.path().join("cache"))
             // Reuse what the repository's builds already have: the
-            // componentize-py install, tract and the SDK's dependencies.
+            // componentize-py install and the SDK's dependencies.
             .env("COMPONENTIZE_PY", root.join("target/py-build-venv/bin/componentize-py"))
             .env("CARGO_TARGET_DIR", root.join("target/guests"));
         if !root.join("target/py-build-venv/bin/componentize-py").is_file() {

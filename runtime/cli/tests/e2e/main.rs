@@ -10,6 +10,7 @@ mod hostile;
 mod hostile_shared;
 mod languages;
 mod models;
+mod onnx_zoo;
 mod scale;
 mod serve;
 mod services;

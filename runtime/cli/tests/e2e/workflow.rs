@@ -34,6 +34,8 @@ fn validate_reports_each_mistake_as_the_golden_file_says() {
             .current_dir(&dir)
             .args(["validate", "-f", name])
             .env("NO_COLOR", "1")
+            // ONNX cases load the runner: one compile for every test run.
+            .env("MLOPS_CACHE_DIR", repo_root().join("target/test-compile-cache"))
             .output()
             .expect("run validate");
         let text = format!(

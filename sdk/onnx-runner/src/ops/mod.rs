@@ -14,6 +14,7 @@
 mod attrs;
 mod linear;
 mod post;
+mod standard;
 mod svm;
 mod transform;
 mod tree;
@@ -164,7 +165,7 @@ macro_rules! op {
 }
 
 /// Registers the runner's operators with tract, replacing tract's own
-/// `ai.onnx.ml` ones but CategoryMapper.
+/// `ai.onnx.ml` ones but CategoryMapper, and `Sigmoid` (for `f64`).
 pub fn register(reg: &mut OnnxOpRegister) {
     reg.insert("ArrayFeatureExtractor", op!(transform::array_feature_extractor));
     reg.insert("Binarizer", op!(transform::binarizer));
@@ -182,6 +183,7 @@ pub fn register(reg: &mut OnnxOpRegister) {
     reg.insert("TreeEnsembleClassifier", op!(tree::classifier));
     reg.insert("TreeEnsembleRegressor", op!(tree::regressor));
     reg.insert("ZipMap", op!(transform::zip_map));
+    reg.insert("Sigmoid", op!(standard::sigmoid));
 }
 
 /// How a node is named in messages: `TreeEnsembleRegressor node "name"`.

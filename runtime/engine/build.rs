@@ -1,0 +1,33 @@
+#![allow(clippy::expect_used, reason = "a build script reports failure by panicking")]
+
+//! Builds the components the engine carries (see `builtin`): the ONNX
+//! runner, `sdk/onnx-runner`, a workspace of its own (tract is large and
+//! only the guest needs it).
+
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let manifest_dir =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir
+        .parent()
+        .and_then(Path::parent)
+        .expect("runtime/engine sits two levels down in the workspace")
+        .to_path_buf();
+    for watched in [
+        "wit",
+        "sdk/rust/src",
+        "sdk/rust/Cargo.toml",
+        "sdk/onnx-runner/src",
+        "sdk/onnx-runner/Cargo.toml",
+        "sdk/onnx-runner/Cargo.lock",
+    ] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+    let manifest = root.join("sdk/onnx-runner/Cargo.toml");
+    mlops_guest_build::cargo_build(&root, &["--manifest-path".as_ref(), manifest.as_os_str()])
+        .expect("building the ONNX runner (sdk/onnx-runner)");
+    let wasm = mlops_guest_build::output_dir(&root).join("mlops_onnx_runner.wasm");
+    assert!(wasm.is_file(), "{} was not built", wasm.display());
+    println!("cargo:rustc-env=MLOPS_ONNX_RUNNER_WASM={}", wasm.display());
+}

@@ -1,0 +1,68 @@
+//! For build scripts: compiles guest components for `wasm32-wasip2` with a
+//! nested cargo, into `target/guests` (a target folder of its own: the
+//! outer cargo holds the lock on the usual one), with the `guest` profile.
+//! The engine's build script builds the ONNX runner this way, the tests'
+//! build script the test guests.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The outer build's flags are for the host, not for guests; nor is a
+/// linter's wrapper (under `cargo clippy`): guests are linted on their own.
+const OUTER_ONLY: [&str; 7] = [
+    "RUSTFLAGS",
+    "CARGO_ENCODED_RUSTFLAGS",
+    "CARGO_BUILD_TARGET",
+    "CARGO_TARGET_DIR",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "RUSTC_WRAPPER",
+    "CLIPPY_ARGS",
+];
+
+/// Where the guests' files land: `<root>/target/guests/wasm32-wasip2/guest`.
+pub fn output_dir(root: &Path) -> PathBuf {
+    root.join("target/guests/wasm32-wasip2/guest")
+}
+
+/// Runs `cargo build --profile guest --target wasm32-wasip2 <args>` in
+/// `root` (the workspace root) into `target/guests`.
+pub fn cargo_build(root: &Path, args: &[&OsStr]) -> Result<(), String> {
+    ensure_target();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .args(["build", "--locked", "--profile", "guest", "--target", "wasm32-wasip2"])
+        .args(args)
+        .arg("--target-dir")
+        .arg(root.join("target/guests"));
+    for var in OUTER_ONLY {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("cargo build {args:?} failed: {status}")) }
+}
+
+/// Installs the wasm32-wasip2 target when it is missing and rustup is
+/// there (rust-toolchain.toml names it, but rustup only installs it by
+/// itself when auto-install is on).
+fn ensure_target() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed =
+        sysroot.as_deref().map(|s| Path::new(s).join("lib/rustlib/wasm32-wasip2").is_dir());
+    if installed == Some(true) {
+        return;
+    }
+    let added = Command::new("rustup").args(["target", "add", "wasm32-wasip2"]).status();
+    if !matches!(added, Ok(s) if s.success()) {
+        println!(
+            "cargo:warning=the wasm32-wasip2 target seems missing and `rustup target add wasm32-wasip2` failed; \
+             install it by hand"
+        );
+    }
+}
