@@ -139,6 +139,40 @@ def tree_attrs(kind, trees, targets_or_classes, as_tensor=False):
     return a
 
 
+def deep_tree_attrs(trees, depth, mode, missing, seed_offset=0):
+    """Full trees of `depth` levels, every branch `mode`: the runner's packed
+    layouts (complete binary trees up to depth 10, linked nodes beyond)."""
+    rng = np.random.default_rng(100 + depth + seed_offset)
+    a = {k: [] for k in ["nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_modes", "nodes_values",
+                         "nodes_truenodeids", "nodes_falsenodeids", "nodes_missing_value_tracks_true",
+                         "target_treeids", "target_nodeids", "target_ids", "target_weights"]}
+    for t in range(trees):
+        # breadth-first numbering of a complete tree, leaves shallower on the right
+        for node in range(2 ** depth - 1):
+            a["nodes_treeids"].append(t)
+            a["nodes_nodeids"].append(node)
+            a["nodes_featureids"].append(int(rng.integers(0, 3)))
+            a["nodes_modes"].append(mode)
+            a["nodes_values"].append(float(rng.integers(-3, 4)) / 2)
+            a["nodes_truenodeids"].append(2 * node + 1)
+            a["nodes_falsenodeids"].append(2 * node + 2)
+            a["nodes_missing_value_tracks_true"].append(int(missing and rng.random() < 0.5))
+        for leaf in range(2 ** depth - 1, 2 ** (depth + 1) - 1):
+            a["nodes_treeids"].append(t)
+            a["nodes_nodeids"].append(leaf)
+            a["nodes_featureids"].append(0)
+            a["nodes_modes"].append("LEAF")
+            a["nodes_values"].append(0.0)
+            a["nodes_truenodeids"].append(0)
+            a["nodes_falsenodeids"].append(0)
+            a["nodes_missing_value_tracks_true"].append(0)
+            a["target_treeids"].append(t)
+            a["target_nodeids"].append(leaf)
+            a["target_ids"].append(0)
+            a["target_weights"].append(float(np.round(rng.normal(0, 1), 3)))
+    return a
+
+
 def tree_input(n=40, dtype=np.float32):
     x = rows(n, 3, dtype, integers=True)  # integers hit thresholds exactly (EQ, NEQ, LEQ vs LT)
     x[::7, 1] = np.nan
@@ -170,6 +204,25 @@ def tree_regressor_post_transforms(out):
                 a = tree_attrs("target", 3, targets)
             node = helper.make_node("TreeEnsembleRegressor", ["X"], ["Y"], domain=ML, n_targets=targets, post_transform=post, **a)
             emit(out, f"tree_regressor_post_{post.lower()}_{targets}", build("t", [node], [("X", x)], ["Y"]), [("X", x)], missing_nan={"X"})
+
+
+@case
+def tree_regressor_uniform_modes(out):
+    """Every branch one mode, as converters write them: the fast layouts."""
+    for mode in ["BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE", "BRANCH_GT", "BRANCH_EQ"]:
+        for missing in [False, True]:
+            for dtype in [np.float32, np.float64]:
+                x = tree_input(dtype=dtype)
+                a = deep_tree_attrs(5, 4, mode, missing)
+                node = helper.make_node("TreeEnsembleRegressor", ["X"], ["Y"], domain=ML, n_targets=1,
+                                        base_values=[0.5], **a)
+                name = f"tree_uniform_{mode[7:].lower()}_{'missing' if missing else 'plain'}_{np.dtype(dtype).name}"
+                emit(out, name, build("t", [node], [("X", x)], ["Y"]), [("X", x)], missing_nan={"X"})
+    # Deeper than the complete-tree layout takes, and averaged.
+    x = tree_input(n=60)
+    a = deep_tree_attrs(2, 12, "BRANCH_LEQ", True)
+    node = helper.make_node("TreeEnsembleRegressor", ["X"], ["Y"], domain=ML, n_targets=1, aggregate_function="AVERAGE", **a)
+    emit(out, "tree_uniform_deep_average", build("t", [node], [("X", x)], ["Y"]), [("X", x)], missing_nan={"X"})
 
 
 @case

@@ -201,15 +201,20 @@ pub(crate) fn rows_of(fact: &TypedFact) -> TDim {
     if fact.rank() >= 2 { fact.shape[0].clone() } else { 1.to_dim() }
 }
 
-/// An input as `f64` values with its row count and row width, whatever its
-/// numeric type. A vector is one row.
-pub(crate) fn as_f64_rows(t: &Tensor) -> TractResult<(Vec<f64>, usize, usize)> {
-    let (rows, width) = match t.shape() {
+/// An input's row count and row width. A vector is one row.
+pub(crate) fn rows_and_width(t: &Tensor) -> TractResult<(usize, usize)> {
+    Ok(match t.shape() {
         [] => (1, 1),
         [w] => (1, *w),
         [r, w] => (*r, *w),
         other => bail!("expected a [rows, features] tensor, got shape {other:?}"),
-    };
+    })
+}
+
+/// An input as `f64` values with its row count and row width, whatever its
+/// numeric type. A vector is one row.
+pub(crate) fn as_f64_rows(t: &Tensor) -> TractResult<(Vec<f64>, usize, usize)> {
+    let (rows, width) = rows_and_width(t)?;
     Ok((to_f64(t)?, rows, width))
 }
 

@@ -17,7 +17,7 @@ use tract_onnx::tract_hir::internal::*;
 
 use super::attrs::expect_len;
 use super::post::{PostTransform, logistic, probit};
-use super::{Attrs, Kernel, NUMERIC, as_f64_rows, expect_type, from_f64, rows_of};
+use super::{Attrs, Kernel, NUMERIC, as_f64_rows, expect_type, from_f64, rows_and_width, rows_of};
 
 /// How a node compares its feature with its threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,17 +71,36 @@ struct Ensemble {
     post: PostTransform,
     /// The highest feature index any node reads.
     max_feature: usize,
+    /// The same trees laid out for speed, when every branch compares the
+    /// same way (as every converter's output does).
+    packed: Option<Packed>,
 }
 
 impl Ensemble {
-    /// The leaf `x` reaches in the tree rooted at `root`.
+    /// Adds the packed layout when the trees allow it.
+    fn pack(mut self) -> Ensemble {
+        self.packed = Packed::new(&self);
+        self
+    }
+
+    /// The leaf (its index in `nodes`) that `x` reaches in tree `t`.
     #[inline]
-    fn leaf(&self, root: u32, x: &[f64]) -> &Node {
+    fn leaf_index(&self, t: usize, x: &[f64]) -> usize {
+        match &self.packed {
+            // A packed leaf reads feature 0 (and ignores it): a row has one.
+            Some(p) if !x.is_empty() => p.leaf(t, x),
+            _ => self.leaf(self.roots[t], x),
+        }
+    }
+
+    /// The leaf (its index in `nodes`) `x` reaches in the tree rooted at
+    /// `root`: any mix of modes, set membership, missing-value tracks.
+    fn leaf(&self, root: u32, x: &[f64]) -> usize {
         let mut at = root as usize;
         loop {
             let node = &self.nodes[at];
             if node.mode == Mode::Leaf {
-                return node;
+                return at;
             }
             let v = x[node.feature as usize];
             let holds = match node.mode {
@@ -113,8 +132,8 @@ impl Ensemble {
     fn scores(&self, x: &[f64], scores: &mut [f64], has: &mut [bool]) {
         scores.fill(0.0);
         has.fill(false);
-        for &root in &self.roots {
-            let leaf = self.leaf(root, x);
+        for t in 0..self.roots.len() {
+            let leaf = &self.nodes[self.leaf_index(t, x)];
             let run = leaf.feature as usize..(leaf.feature + leaf.yes) as usize;
             for &(target, w) in &self.weights[run] {
                 let (s, h) = (&mut scores[target as usize], &mut has[target as usize]);
@@ -166,6 +185,336 @@ impl Ensemble {
             );
         }
         Ok(())
+    }
+}
+
+/// A tree ensemble laid out for speed: each tree's nodes in depth-first
+/// order, so that a branch's true child is the next node and only the
+/// false child is stored; one comparison for all nodes, chosen once per
+/// call rather than per node; thresholds in `f32` when the input is `f32`
+/// and every threshold is one (the same comparisons as in `f64`, half the
+/// memory).
+#[derive(Debug)]
+struct Packed {
+    f64: Layout<f64>,
+    /// The same in `f32`, when every threshold is exactly an `f32`.
+    f32: Option<Layout<f32>>,
+    roots: Vec<u32>,
+    /// The depth of each tree: a walk of that many steps from the root
+    /// ends on a leaf, and stays there (see [`PackedNode`]).
+    depths: Vec<u32>,
+    /// For each packed node that is a leaf: its index in `Ensemble::nodes`.
+    leaves: Vec<u32>,
+    /// For each packed node that is a leaf with one weight: that weight.
+    weights: Vec<f64>,
+    mode: Mode,
+    /// Some node sends a missing (NaN) feature to its true child.
+    missing: bool,
+    /// Every leaf has one weight, for target 0 (a single-target regressor,
+    /// a binary classifier).
+    single: bool,
+    /// The trees as complete binary trees, when they are shallow.
+    perfect64: Option<Perfect<f64>>,
+    perfect32: Option<Perfect<f32>>,
+}
+
+/// Shallow trees (gradient boosting's) as complete binary trees of one
+/// depth: node `i`'s children are `2i + 1` (the comparison holds) and
+/// `2i + 2`, so a node is its threshold and feature, 8 or 12 bytes, and a
+/// step is arithmetic. A leaf above the full depth stands for all the
+/// slots below it: the nodes between never hold (NaN thresholds), and
+/// every slot they lead to has its weight.
+#[derive(Debug)]
+struct Perfect<T> {
+    depth: u32,
+    /// `2^depth − 1` branches per tree.
+    nodes: Vec<(T, u32)>,
+    /// `2^depth` leaf weights per tree.
+    weights: Vec<f64>,
+}
+
+/// The deepest tree packed as a complete binary tree (2^10 leaves a tree).
+const PERFECT_DEPTH: u32 = 10;
+
+impl<T: Real> Perfect<T> {
+    fn new(p: &Packed, nodes: &[PackedNode<T>]) -> Option<Perfect<T>> {
+        let depth = p.depths.iter().copied().max().unwrap_or(0);
+        if depth > PERFECT_DEPTH || !p.single {
+            return None;
+        }
+        let branches = (1usize << depth) - 1;
+        let slots = 1usize << depth;
+        let nan = nodes.iter().find(|n| n.threshold.is_nan()).map(|n| n.threshold)?;
+        let mut out = Perfect {
+            depth,
+            nodes: vec![(nan, 0); branches * p.roots.len()],
+            weights: vec![0.0; slots * p.roots.len()],
+        };
+        for (t, &root) in p.roots.iter().enumerate() {
+            // (packed node, position in the complete tree, its level)
+            let mut stack = vec![(root as usize, 0usize, 0u32)];
+            while let Some((at, pos, level)) = stack.pop() {
+                let n = &nodes[at];
+                let leaf = n.next as usize == at;
+                if leaf {
+                    // Every slot under `pos` is this leaf.
+                    let first = ((pos + 1) << (depth - level)) - 1 - branches;
+                    let count = 1usize << (depth - level);
+                    out.weights[t * slots + first..t * slots + first + count].fill(p.weights[at]);
+                } else {
+                    out.nodes[t * branches + pos] = (n.threshold, n.feature);
+                    stack.push((at + 1, 2 * pos + 1, level + 1));
+                    stack.push((n.next as usize, 2 * pos + 2, level + 1));
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
+/// A packed node. A leaf is a node whose comparison never holds (its
+/// threshold is NaN) and whose false child is itself, so that a walk can
+/// take a fixed number of steps without a branch on where it is: the walks
+/// of several rows then run side by side.
+#[derive(Debug, Clone, Copy)]
+struct PackedNode<T> {
+    /// The threshold; NaN for a leaf.
+    threshold: T,
+    /// The feature (with [`MISSING_YES`]); 0 for a leaf.
+    feature: u32,
+    /// A branch's false child; a leaf itself.
+    next: u32,
+}
+
+#[derive(Debug)]
+struct Layout<T> {
+    nodes: Vec<PackedNode<T>>,
+}
+
+const MISSING_YES: u32 = 1 << 31;
+
+/// What a threshold and a feature value can be.
+trait Real: Copy + PartialOrd + std::fmt::Debug {
+    fn is_nan(self) -> bool;
+}
+
+impl Real for f32 {
+    fn is_nan(self) -> bool {
+        f32::is_nan(self)
+    }
+}
+
+impl Real for f64 {
+    fn is_nan(self) -> bool {
+        f64::is_nan(self)
+    }
+}
+
+/// A comparison, inlined into the walk that uses it.
+trait Compare {
+    fn holds<T: Real>(v: T, threshold: T) -> bool;
+}
+
+macro_rules! compare {
+    ($($name:ident: $op:tt),*) => {$(
+        struct $name;
+        impl Compare for $name {
+            #[inline(always)]
+            fn holds<T: Real>(v: T, threshold: T) -> bool {
+                v $op threshold
+            }
+        }
+    )*};
+}
+compare!(Leq: <=, Lt: <, Gte: >=, Gt: >, Eq: ==);
+
+/// Calls `$f::<Compare, MISSING, $t…>($arg…)` with the comparison and the
+/// missing-value handling of the packed trees.
+macro_rules! with_compare {
+    ($packed:expr, $f:ident, [$($t:ty),*], ($($arg:expr),*)) => {
+        match ($packed.mode, $packed.missing) {
+            (Mode::Leq, false) => $f::<Leq, false, $($t),*>($($arg),*),
+            (Mode::Leq, true) => $f::<Leq, true, $($t),*>($($arg),*),
+            (Mode::Lt, false) => $f::<Lt, false, $($t),*>($($arg),*),
+            (Mode::Lt, true) => $f::<Lt, true, $($t),*>($($arg),*),
+            (Mode::Gte, false) => $f::<Gte, false, $($t),*>($($arg),*),
+            (Mode::Gte, true) => $f::<Gte, true, $($t),*>($($arg),*),
+            (Mode::Gt, false) => $f::<Gt, false, $($t),*>($($arg),*),
+            (Mode::Gt, true) => $f::<Gt, true, $($t),*>($($arg),*),
+            (_, false) => $f::<Eq, false, $($t),*>($($arg),*),
+            (_, true) => $f::<Eq, true, $($t),*>($($arg),*),
+        }
+    };
+}
+
+impl Packed {
+    /// Packs `e`'s trees, or `None` when their branches compare in more
+    /// than one way (or by set membership or inequality), or a tree shares
+    /// subtrees.
+    fn new(e: &Ensemble) -> Option<Packed> {
+        let mut modes = e.nodes.iter().map(|n| n.mode).filter(|m| *m != Mode::Leaf);
+        let mode = modes.next().unwrap_or(Mode::Leq);
+        // NaN != t holds: a leaf could not hold still under BRANCH_NEQ.
+        if matches!(mode, Mode::Member | Mode::Neq) || modes.any(|m| m != mode) {
+            return None;
+        }
+        if e.max_feature >= MISSING_YES as usize {
+            return None;
+        }
+        let missing = e.nodes.iter().any(|n| n.missing_yes && n.mode != Mode::Leaf);
+        let mut nodes: Vec<PackedNode<f64>> = Vec::with_capacity(e.nodes.len());
+        let (mut leaves, mut weights) = (Vec::new(), Vec::new());
+        let mut roots = Vec::with_capacity(e.roots.len());
+        let mut depths = Vec::with_capacity(e.roots.len());
+        for &root in &e.roots {
+            roots.push(nodes.len() as u32);
+            let mut depth = 0;
+            // (original node, its depth, where its packed parent wants its index)
+            let mut stack: Vec<(u32, u32, Option<usize>)> = vec![(root, 0, None)];
+            while let Some((at, d, patch)) = stack.pop() {
+                if nodes.len() > 2 * e.nodes.len() {
+                    return None; // shared subtrees: keep the general walk
+                }
+                let here = nodes.len();
+                if let Some(parent) = patch {
+                    nodes[parent].next = here as u32;
+                }
+                let n = &e.nodes[at as usize];
+                leaves.push(at);
+                if n.mode == Mode::Leaf {
+                    depth = depth.max(d);
+                    weights.push(if n.yes == 1 {
+                        e.weights[n.feature as usize].1
+                    } else {
+                        f64::NAN
+                    });
+                    nodes.push(PackedNode { threshold: f64::NAN, feature: 0, next: here as u32 });
+                } else {
+                    weights.push(0.0);
+                    let flag = if n.missing_yes { MISSING_YES } else { 0 };
+                    nodes.push(PackedNode {
+                        threshold: n.threshold,
+                        feature: n.feature | flag,
+                        next: 0,
+                    });
+                    // The true child comes next: pushed last, popped first.
+                    stack.push((n.no, d + 1, Some(here)));
+                    stack.push((n.yes, d + 1, None));
+                }
+            }
+            depths.push(depth);
+        }
+        let single = e
+            .nodes
+            .iter()
+            .filter(|n| n.mode == Mode::Leaf)
+            .all(|n| n.yes == 1 && e.weights[n.feature as usize].0 == 0);
+        let exact_f32 = nodes
+            .iter()
+            .all(|n| n.threshold.is_nan() || f64::from(n.threshold as f32) == n.threshold);
+        let f32 = exact_f32.then(|| Layout {
+            nodes: nodes
+                .iter()
+                .map(|n| PackedNode {
+                    threshold: n.threshold as f32,
+                    feature: n.feature,
+                    next: n.next,
+                })
+                .collect(),
+        });
+        let mut packed = Packed {
+            f64: Layout { nodes },
+            f32,
+            roots,
+            depths,
+            leaves,
+            weights,
+            mode,
+            missing,
+            single,
+            perfect64: None,
+            perfect32: None,
+        };
+        packed.perfect64 = Perfect::new(&packed, &packed.f64.nodes);
+        packed.perfect32 = packed.f32.as_ref().and_then(|l| Perfect::new(&packed, &l.nodes));
+        Some(packed)
+    }
+
+    /// The leaf (its index in `Ensemble::nodes`) `x` reaches in tree `t`.
+    fn leaf(&self, t: usize, x: &[f64]) -> usize {
+        fn go<C: Compare, const MISSING: bool>(p: &Packed, t: usize, x: &[f64]) -> usize {
+            p.leaves[walk::<C, MISSING, f64>(&p.f64.nodes, p.roots[t], p.depths[t], x)] as usize
+        }
+        with_compare!(self, go, [], (self, t, x))
+    }
+}
+
+/// Walks a row down one tree, `depth` steps from `root`, to its leaf. No
+/// branch depends on the data: the next node is selected, not jumped to.
+#[inline(always)]
+fn walk<C: Compare, const MISSING: bool, T: Real>(
+    nodes: &[PackedNode<T>],
+    root: u32,
+    depth: u32,
+    row: &[T],
+) -> usize {
+    let mut at = root as usize;
+    for _ in 0..depth {
+        let n = &nodes[at];
+        let v = row[(n.feature & !MISSING_YES) as usize];
+        let mut yes = C::holds(v, n.threshold);
+        if MISSING {
+            yes |= (n.feature & MISSING_YES != 0) & v.is_nan();
+        }
+        at = if yes { at + 1 } else { n.next as usize };
+    }
+    at
+}
+
+/// Adds one weight per leaf over every tree to `out`, for rows of `width`
+/// features, a row through every tree before the next row: the walks down
+/// different trees do not depend on each other, so the processor overlaps
+/// them (measured natively: 3× faster than walking a block of rows down
+/// one tree at a time).
+fn sum_single<C: Compare, const MISSING: bool, T: Real>(
+    p: &Packed,
+    nodes: &[PackedNode<T>],
+    x: &[T],
+    width: usize,
+    out: &mut [f64],
+) {
+    for (sum, row) in out.iter_mut().zip(x.chunks_exact(width)) {
+        for (&root, &depth) in p.roots.iter().zip(&p.depths) {
+            *sum += p.weights[walk::<C, MISSING, T>(nodes, root, depth, row)];
+        }
+    }
+}
+
+/// [`sum_single`] on complete binary trees.
+fn sum_perfect<C: Compare, const MISSING: bool, T: Real>(
+    p: &Perfect<T>,
+    x: &[T],
+    width: usize,
+    out: &mut [f64],
+) {
+    let branches = (1usize << p.depth) - 1;
+    let slots = 1usize << p.depth;
+    let trees = p.weights.len() / slots.max(1);
+    for (sum, row) in out.iter_mut().zip(x.chunks_exact(width)) {
+        for t in 0..trees {
+            let nodes = &p.nodes[t * branches..(t + 1) * branches];
+            let mut i = 0usize;
+            for _ in 0..p.depth {
+                let (threshold, feature) = nodes[i];
+                let v = row[(feature & !MISSING_YES) as usize];
+                let mut yes = C::holds(v, threshold);
+                if MISSING {
+                    yes |= (feature & MISSING_YES != 0) & v.is_nan();
+                }
+                i = 2 * i + 2 - usize::from(yes);
+            }
+            *sum += p.weights[t * slots + i - branches];
+        }
     }
 }
 
@@ -291,9 +640,10 @@ fn link(
         base_values,
         post,
         max_feature,
+        packed: None,
     };
     check_acyclic(&ensemble)?;
-    Ok(ensemble)
+    Ok(ensemble.pack())
 }
 
 /// Refuses trees with a cycle (they would never reach a leaf): every walk
@@ -458,17 +808,67 @@ impl Kernel for Regressor {
     }
 
     fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let (x, rows, width) = as_f64_rows(&inputs[0])?;
         let e = &self.ensemble;
-        e.check_width(width)?;
         let k = e.targets;
+        let input = &inputs[0];
+        match &e.packed {
+            // The common case, tree by tree over blocks of rows.
+            Some(p)
+                if k == 1
+                    && p.single
+                    && matches!(e.aggregate, Aggregate::Sum | Aggregate::Average) =>
+            {
+                let (rows, width) = rows_and_width(input)?;
+                e.check_width(width)?;
+                let mut out = vec![0.0; rows];
+                if width > 0 {
+                    let f32_input = input.datum_type() == DatumType::F32;
+                    let x32 = || input.try_as_plain_ram().and_then(|v| v.as_slice::<f32>());
+                    match (&p.perfect32, &p.f32, &p.perfect64) {
+                        (Some(perfect), _, _) if f32_input => {
+                            with_compare!(p, sum_perfect, [f32], (perfect, x32()?, width, &mut out))
+                        }
+                        (None, Some(layout), _) if f32_input => {
+                            with_compare!(
+                                p,
+                                sum_single,
+                                [f32],
+                                (p, &layout.nodes, x32()?, width, &mut out)
+                            )
+                        }
+                        (_, _, Some(perfect)) => {
+                            let x = super::to_f64(input)?;
+                            with_compare!(p, sum_perfect, [f64], (perfect, &x, width, &mut out))
+                        }
+                        _ => {
+                            let x = super::to_f64(input)?;
+                            with_compare!(
+                                p,
+                                sum_single,
+                                [f64],
+                                (p, &p.f64.nodes, &x, width, &mut out)
+                            )
+                        }
+                    }
+                }
+                let has = [!e.roots.is_empty()];
+                for row in out.chunks_exact_mut(1) {
+                    e.finish_regression(row, &has);
+                }
+                let dt = self.output.unwrap_or(input.datum_type());
+                return Ok(tvec!(from_f64(dt, &[rows, k], &out)?.into_tvalue()));
+            }
+            _ => {}
+        }
+        let (x, rows, width) = as_f64_rows(input)?;
+        e.check_width(width)?;
         let mut out = vec![0.0; rows * k];
         let mut has = vec![false; k];
         for (r, row) in out.chunks_exact_mut(k).enumerate() {
             e.scores(&x[r * width..(r + 1) * width], row, &mut has);
             e.finish_regression(row, &has);
         }
-        let dt = self.output.unwrap_or(inputs[0].datum_type());
+        let dt = self.output.unwrap_or(input.datum_type());
         Ok(tvec!(from_f64(dt, &[rows, k], &out)?.into_tvalue()))
     }
 }
@@ -835,7 +1235,8 @@ pub(crate) fn ensemble_v5(ctx: &ParsingContext, node: &NodeProto) -> TractResult
         base_values: Vec::new(),
         post,
         max_feature,
+        packed: None,
     };
     check_acyclic(&ensemble)?;
-    Ok(Arc::new(Regressor { ensemble, output: None, name: "TreeEnsemble" }))
+    Ok(Arc::new(Regressor { ensemble: ensemble.pack(), output: None, name: "TreeEnsemble" }))
 }
