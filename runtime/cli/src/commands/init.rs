@@ -34,8 +34,9 @@ impl Lang {
     fn setup(self) -> &'static str {
         match self {
             Lang::Rust => "rustup target add wasm32-wasip2",
-            // The runner is inside mlops-host: nothing to install.
-            Lang::Onnx => "true",
+            Lang::Onnx => {
+                "echo 'an ONNX model needs no toolchain, the runner is inside mlops-host'"
+            }
             Lang::Python => {
                 "$(command -v sudo) apt-get update -qq && $(command -v sudo) apt-get install -y -qq python3-venv"
             }

@@ -256,6 +256,34 @@ async fn the_model_zoo_serves_each_librarys_own_answers() {
             meta,
         });
     }
+    // A request the graph cannot take is refused before the model runs,
+    // naming the column.
+    let call = |name: &str| format!("/services/{name}-prediction-dev/call");
+    let (status, answer) = server
+        .post(
+            &call("column_transformer_classifier"),
+            r#"{"data": {"age": [50.0], "bmi": [25.0], "bp_mmhg": [90]}}"#,
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["message"].as_str().is_some_and(|m| m.contains("`sex`")), "{answer}");
+    let (status, answer) = server
+        .post(
+            &call("column_transformer_classifier"),
+            r#"{"data": {"age": [50.0], "bmi": [25.0], "sex": [1], "bp_mmhg": [90]}}"#,
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["message"].as_str().is_some_and(|m| m.contains("`sex`")), "{answer}");
+    let (status, answer) = server
+        .post(
+            &call("column_transformer_classifier"),
+            r#"{"data": {"age": [50.0], "bmi": [25.0], "sex": ["male"], "bp_mmhg": ["ninety"]}}"#,
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["message"].as_str().is_some_and(|m| m.contains("`bp_mmhg`")), "{answer}");
+
     let table = render(&rows);
     println!("{table}");
     let _ = std::fs::write(mlops_tests::repo_root().join("target/onnx-zoo.md"), &table);

@@ -337,3 +337,41 @@ async fn the_readme_tutorial_runs_as_written() {
         assert_eq!(call["model_id"], format!("my_model/{env}/1"), "{call}");
     }
 }
+
+/// A graph with an operator the ONNX runner lacks fails `test` (not its
+/// first call) and `init --from`, naming the operator, and `init` writes
+/// nothing.
+#[test]
+fn an_onnx_operator_the_runner_lacks_fails_test_and_init_by_name() {
+    let dir = golden_dir();
+    let work = tempfile::tempdir().expect("tempdir");
+    let host = |args: &[&std::ffi::OsStr]| {
+        Command::new(crate::bin())
+            .args(args)
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .env("MLOPS_STORE", work.path().join("store"))
+            .env("MLOPS_CACHE_DIR", repo_root().join("target/test-compile-cache"))
+            .output()
+            .expect("run mlops-host")
+    };
+    let named = "`DictVectorizer` (domain ai.onnx.ml, opset 3)";
+    let out = host(&["test".as_ref(), "-f".as_ref(), "18_onnx_unsupported_operator.yaml".as_ref()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(named) && err.contains("does not start"), "{err}");
+    let folder = work.path().join("model");
+    let model = dir.join("onnx_unsupported/model.onnx");
+    let out = host(&[
+        "init".as_ref(),
+        folder.as_os_str(),
+        "--lang".as_ref(),
+        "onnx".as_ref(),
+        "--from".as_ref(),
+        model.as_os_str(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains(named) && err.contains("cannot be served by the ONNX runner"), "{err}");
+    assert!(!folder.exists(), "init wrote files for a graph it refused");
+}
