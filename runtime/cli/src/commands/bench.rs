@@ -598,6 +598,7 @@ fn print_report(r: &Report) {
             "P99",
             "MAX",
             "CALLS/S",
+            "ENGINE P50",
             "DECODE",
             "COPY IN",
             "COMPUTE",
