@@ -10,22 +10,10 @@
 #
 #   bench/compare.sh            (BENCH_SECONDS=8 per point by default)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
-seconds="${BENCH_SECONDS:-8}"
-date="$(date -u +%Y-%m-%d)"
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-say() { echo "compare: $*" >&2; }
+bench=compare
+source "$(dirname "$0")/lib.sh"
 
 # --- tools -------------------------------------------------------------
-command -v wrk >/dev/null || { say "installing wrk"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 venv="$root/target/bench-venv"
 if ! "$venv/bin/python" -c 'import fastapi, uvicorn, mlflow, numpy, pandas' 2>/dev/null; then
     say "installing FastAPI, uvicorn and MLflow into $venv"
@@ -89,16 +77,6 @@ start_server() {
         || { say "$name did not start:"; tail -20 "$work/$name.log" >&2; exit 1; }
     t1=$(date +%s%N)
     echo $(( (t1 - t0) / 1000000 )) > "$work/start-ms-$name"
-}
-
-# Sum of the resident memory of a process and its children, KiB.
-rss_tree() {
-    local pid="$1" total=0 child
-    total=$(ps -o rss= -p "$pid" | tr -d ' ')
-    for child in $(pgrep -P "$pid" || true); do
-        total=$(( total + $(rss_tree "$child") ))
-    done
-    echo "$total"
 }
 
 load() {

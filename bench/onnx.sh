@@ -10,22 +10,10 @@
 #
 #   bench/onnx.sh            (BENCH_SECONDS=8 per HTTP point by default)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
-seconds="${BENCH_SECONDS:-8}"
-date="$(date -u +%Y-%m-%d)"
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-say() { echo "onnx bench: $*" >&2; }
+bench="onnx bench"
+source "$(dirname "$0")/lib.sh"
 
 # --- tools -------------------------------------------------------------
-command -v wrk >/dev/null || { say "installing wrk"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 onnx_env=$(tests/onnx/venv)
 eval "$onnx_env"
 python="$MLOPS_ONNX_PYTHON"
@@ -66,16 +54,6 @@ start_server() {
         sleep 0.01
     done
     say "$name did not start:"; tail -20 "$work/$name.log" >&2; exit 1
-}
-
-# Resident memory of a process and its children, KiB.
-rss_tree() {
-    local pid="$1" total child
-    total=$(ps -o rss= -p "$pid" | tr -d ' ')
-    for child in $(pgrep -P "$pid" || true); do
-        total=$(( total + $(rss_tree "$child") ))
-    done
-    echo "$total"
 }
 
 load() {

@@ -7,8 +7,7 @@ use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
 
 use super::post::{PostTransform, logistic, probit};
-use super::tree::Labels;
-use super::{Attrs, Kernel, NUMERIC, as_f64_rows, expect_type, from_f64, rows_of};
+use super::{Attrs, Kernel, Labels, NUMERIC, as_f64_rows, expect_type, from_f64, rows_of};
 
 /// Rows of `coefficients` ([outputs × features]) times `x`, plus intercepts.
 #[derive(Debug)]
@@ -156,12 +155,7 @@ impl Kernel for Classifier {
     }
 
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        expect_type(self.name(), inputs[0], NUMERIC)?;
-        let rows = rows_of(inputs[0]);
-        Ok(tvec!(
-            self.labels.datum_type().fact(&[rows.clone()]),
-            f32::fact(&[rows, self.columns().to_dim()])
-        ))
+        self.labels.facts(self.name(), inputs[0], self.columns())
     }
 
     fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
@@ -195,9 +189,6 @@ impl Kernel for Classifier {
                 self.post.apply(row);
             }
         }
-        Ok(tvec!(
-            self.labels.tensor(&classes)?.into_tvalue(),
-            from_f64(DatumType::F32, &[rows, c], &out)?.into_tvalue()
-        ))
+        self.labels.outputs(&classes, &out, c)
     }
 }

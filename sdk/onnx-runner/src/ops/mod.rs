@@ -186,6 +186,76 @@ pub fn register(reg: &mut OnnxOpRegister) {
     reg.insert("Sigmoid", op!(standard::sigmoid));
 }
 
+/// Class labels: integers or strings.
+#[derive(Debug, Clone)]
+pub(crate) enum Labels {
+    Ints(Vec<i64>),
+    Strings(Vec<String>),
+}
+
+impl Labels {
+    /// `<prefix>_int64s` or `<prefix>_strings` (exactly one).
+    pub fn read(a: &Attrs<'_, '_>, ints: &str, strings: &str) -> TractResult<Labels> {
+        let i = a.ints(ints);
+        let s = a.strings(strings)?;
+        match (i.is_empty(), s.is_empty()) {
+            (false, true) => Ok(Labels::Ints(i.to_vec())),
+            (true, false) => Ok(Labels::Strings(s)),
+            (true, true) => {
+                bail!("neither `{ints}` nor `{strings}` is set: the classifier has no class labels")
+            }
+            (false, false) => {
+                bail!("both `{ints}` and `{strings}` are set; a classifier has one or the other")
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Labels::Ints(v) => v.len(),
+            Labels::Strings(v) => v.len(),
+        }
+    }
+
+    pub fn datum_type(&self) -> DatumType {
+        match self {
+            Labels::Ints(_) => DatumType::I64,
+            Labels::Strings(_) => DatumType::String,
+        }
+    }
+
+    /// A classifier's output facts: labels [rows] and `columns` `f32`
+    /// scores per row.
+    pub fn facts(&self, op: &str, input: &TypedFact, columns: usize) -> TractResult<TVec<TypedFact>> {
+        expect_type(op, input, NUMERIC)?;
+        let rows = rows_of(input);
+        Ok(tvec!(self.datum_type().fact(&[rows.clone()]), f32::fact(&[rows, columns.to_dim()])))
+    }
+
+    /// A classifier's outputs: the labels of `classes` and the scores,
+    /// `columns` a row.
+    pub fn outputs(&self, classes: &[usize], scores: &[f64], columns: usize) -> TractResult<TVec<TValue>> {
+        Ok(tvec!(
+            self.tensor(classes)?.into_tvalue(),
+            from_f64(DatumType::F32, &[classes.len(), columns], scores)?.into_tvalue()
+        ))
+    }
+
+    /// A label tensor [rows] from class indices.
+    pub fn tensor(&self, classes: &[usize]) -> TractResult<Tensor> {
+        Ok(match self {
+            Labels::Ints(v) => {
+                let out: Vec<i64> = classes.iter().map(|&c| v[c]).collect();
+                Tensor::from_shape(&[out.len()], &out)?
+            }
+            Labels::Strings(v) => {
+                let out: Vec<String> = classes.iter().map(|&c| v[c].clone()).collect();
+                tract_ndarray::Array1::from_vec(out).into()
+            }
+        })
+    }
+}
+
 /// How a node is named in messages: `TreeEnsembleRegressor node "name"`.
 pub(crate) fn describe(node: &NodeProto) -> String {
     if node.name.is_empty() {

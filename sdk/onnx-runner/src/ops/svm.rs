@@ -8,8 +8,7 @@ use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
 
 use super::post::{PostTransform, logistic};
-use super::tree::Labels;
-use super::{Attrs, Kernel, NUMERIC, as_f64_rows, expect_type, from_f64, rows_of};
+use super::{Attrs, Kernel, Labels, NUMERIC, as_f64_rows, expect_type, from_f64, rows_of};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum KernelType {
@@ -414,12 +413,7 @@ impl Kernel for Classifier {
     }
 
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        expect_type(self.name(), inputs[0], NUMERIC)?;
-        let rows = rows_of(inputs[0]);
-        Ok(tvec!(
-            self.labels.datum_type().fact(&[rows.clone()]),
-            f32::fact(&[rows, self.columns().to_dim()])
-        ))
+        self.labels.facts(self.name(), inputs[0], self.columns())
     }
 
     fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
@@ -435,9 +429,6 @@ impl Kernel for Classifier {
         for (r, row) in out.chunks_exact_mut(cols).enumerate() {
             classes.push(self.row(&x[r * width..(r + 1) * width], &mut kernels, row));
         }
-        Ok(tvec!(
-            self.labels.tensor(&classes)?.into_tvalue(),
-            from_f64(DatumType::F32, &[rows, cols], &out)?.into_tvalue()
-        ))
+        self.labels.outputs(&classes, &out, cols)
     }
 }

@@ -17,7 +17,7 @@ use tract_onnx::tract_hir::internal::*;
 
 use super::attrs::expect_len;
 use super::post::{PostTransform, logistic, probit};
-use super::{Attrs, Kernel, NUMERIC, as_f64_rows, expect_type, from_f64, rows_and_width, rows_of};
+use super::{Attrs, Kernel, Labels, NUMERIC, as_f64_rows, expect_type, from_f64, rows_and_width, rows_of};
 
 /// How a node compares its feature with its threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -873,59 +873,6 @@ impl Kernel for Regressor {
     }
 }
 
-/// Class labels: integers or strings.
-#[derive(Debug, Clone)]
-pub(crate) enum Labels {
-    Ints(Vec<i64>),
-    Strings(Vec<String>),
-}
-
-impl Labels {
-    /// `<prefix>_int64s` or `<prefix>_strings` (exactly one).
-    pub fn read(a: &Attrs<'_, '_>, ints: &str, strings: &str) -> TractResult<Labels> {
-        let i = a.ints(ints);
-        let s = a.strings(strings)?;
-        match (i.is_empty(), s.is_empty()) {
-            (false, true) => Ok(Labels::Ints(i.to_vec())),
-            (true, false) => Ok(Labels::Strings(s)),
-            (true, true) => {
-                bail!("neither `{ints}` nor `{strings}` is set: the classifier has no class labels")
-            }
-            (false, false) => {
-                bail!("both `{ints}` and `{strings}` are set; a classifier has one or the other")
-            }
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        match self {
-            Labels::Ints(v) => v.len(),
-            Labels::Strings(v) => v.len(),
-        }
-    }
-
-    pub fn datum_type(&self) -> DatumType {
-        match self {
-            Labels::Ints(_) => DatumType::I64,
-            Labels::Strings(_) => DatumType::String,
-        }
-    }
-
-    /// A label tensor [rows] from class indices.
-    pub fn tensor(&self, classes: &[usize]) -> TractResult<Tensor> {
-        Ok(match self {
-            Labels::Ints(v) => {
-                let out: Vec<i64> = classes.iter().map(|&c| v[c]).collect();
-                Tensor::from_shape(&[out.len()], &out)?
-            }
-            Labels::Strings(v) => {
-                let out: Vec<String> = classes.iter().map(|&c| v[c].clone()).collect();
-                tract_ndarray::Array1::from_vec(out).into()
-            }
-        })
-    }
-}
-
 /// `TreeEnsembleClassifier`: Y labels [rows], Z `f32` scores [rows, classes].
 pub(crate) fn classifier(ctx: &ParsingContext, node: &NodeProto) -> TractResult<Arc<dyn Kernel>> {
     let a = Attrs::new(ctx, node);
@@ -1076,12 +1023,7 @@ impl Kernel for Classifier {
     }
 
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        expect_type(self.name(), inputs[0], NUMERIC)?;
-        let rows = rows_of(inputs[0]);
-        Ok(tvec!(
-            self.labels.datum_type().fact(&[rows.clone()]),
-            f32::fact(&[rows, self.labels.len().to_dim()])
-        ))
+        self.labels.facts(self.name(), inputs[0], self.labels.len())
     }
 
     fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
@@ -1097,10 +1039,7 @@ impl Kernel for Classifier {
             e.scores(&x[r * width..(r + 1) * width], &mut scores, &mut has);
             classes.push(self.finish(&mut scores, &mut has, row_out));
         }
-        Ok(tvec!(
-            self.labels.tensor(&classes)?.into_tvalue(),
-            from_f64(DatumType::F32, &[rows, k], &out)?.into_tvalue()
-        ))
+        self.labels.outputs(&classes, &out, k)
     }
 }
 
