@@ -38,14 +38,9 @@ pub fn run_script(python: &std::path::Path, script: &str, args: &[&std::ffi::OsS
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// How far apart two numbers may be: `|a − b| ≤ tolerance · max(1, |b|)`,
-/// relative for values beyond 1 and absolute below (probabilities near 0
-/// computed in `f32` cannot agree relatively).
-pub fn close(a: f64, b: f64, tolerance: f64) -> bool {
-    (a - b).abs() <= tolerance * b.abs().max(1.0)
-}
-
-/// The largest difference between two columns, scaled as [`close`] does.
+/// The largest difference between two columns, each relative to max(1,
+/// |expected|): relative for values beyond 1 and absolute below
+/// (probabilities near 0 computed in `f32` cannot agree relatively).
 /// Integers (labels), strings, booleans and nulls must be equal; `Err`
 /// names the first row where they are not.
 pub fn column_difference(got: &[Value], want: &[Value]) -> Result<f64, String> {

@@ -299,18 +299,15 @@ async fn from_onnx(global: &GlobalArgs, file: &Path) -> anyhow::Result<Vec<(Stri
     std::fs::write(staging.path().join(&model_file), &bytes)?;
     std::fs::write(staging.path().join(mlops_manifest::ONNX_RUNNER_CONFIG), &runner_json)?;
     let engine = global.engine()?;
-    let component = {
-        let engine = engine.clone();
-        let spinner = crate::progress::Spinner::start(
-            "compiling the built-in ONNX runner (once per machine; later commands load it from the cache)".to_string(),
-        );
-        let loaded = tokio::task::spawn_blocking(move || {
-            engine.load(mlops_engine::builtin::component(mlops_manifest::Runtime::Onnx))
-        })
-        .await;
-        drop(spinner);
-        loaded.context("the compile task failed")??
-    };
+    let runner =
+        bytes::Bytes::from_static(mlops_engine::builtin::component(mlops_manifest::Runtime::Onnx));
+    let component = crate::commands::local::load_component(
+        &engine,
+        runner,
+        "compiling the built-in ONNX runner (once per machine; later commands load it from the cache)"
+            .to_string(),
+    )
+    .await?;
     let spec = mlops_engine::DeploymentSpec {
         name: format!("{} (init)", file.display()),
         artifact_dir: Some(staging.path().to_path_buf()),
@@ -329,7 +326,7 @@ async fn from_onnx(global: &GlobalArgs, file: &Path) -> anyhow::Result<Vec<(Stri
     let data = serde_json::value::to_raw_value(&derived.request["data"])?;
     let payload = mlops_server::codec::decode_data(&data, &inputs).map_err(anyhow::Error::msg)?;
     deployment.predict(payload).await.map_err(|e| {
-        anyhow::anyhow!("{} loads, but a call with one row of zeros fails: {e}", file.display())
+        anyhow::anyhow!("{} loads, but a call with a sample row fails: {e}", file.display())
     })?;
     for note in &derived.notes {
         println!("{note}");

@@ -91,17 +91,10 @@ pub async fn compile(
     model: &ModelSettings,
 ) -> anyhow::Result<(bytes::Bytes, LoadedComponent)> {
     let (bytes, shown) = component_bytes(model).await?;
-    let engine = engine.clone();
-    let to_compile = bytes.clone();
-    let spinner = crate::progress::Spinner::start(format!(
-        "{}: compiling {shown} ({} KiB)",
-        model.model_name,
-        bytes.len().div_ceil(1024)
-    ));
-    let loaded = tokio::task::spawn_blocking(move || engine.load(&to_compile)).await;
-    drop(spinner);
-    let loaded = loaded
-        .context("the compile task failed")?
+    let what =
+        format!("{}: compiling {shown} ({} KiB)", model.model_name, bytes.len().div_ceil(1024));
+    let loaded = load_component(engine, bytes.clone(), what)
+        .await
         .with_context(|| format!("{}: cannot load {shown}", model.model_name))?;
     let how = match loaded.outcome {
         mlops_engine::CacheOutcome::Compiled => "compiled",
@@ -114,6 +107,21 @@ pub async fn compile(
         loaded.elapsed.as_secs_f64() * 1e3
     );
     Ok((bytes, loaded))
+}
+
+/// Compiles a component, or loads it from the compile cache, off the async
+/// workers (a large component compiles for seconds), with a spinner that
+/// says `what` on a terminal.
+pub async fn load_component(
+    engine: &Engine,
+    bytes: bytes::Bytes,
+    what: String,
+) -> anyhow::Result<LoadedComponent> {
+    let engine = engine.clone();
+    let spinner = crate::progress::Spinner::start(what);
+    let loaded = tokio::task::spawn_blocking(move || engine.load(&bytes)).await;
+    drop(spinner);
+    Ok(loaded.context("the compile task failed")??)
 }
 
 /// Why a model did not start, in its own words when it said something (a

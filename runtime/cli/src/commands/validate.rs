@@ -93,16 +93,14 @@ async fn check_runtime(
         format!("{}: {what}\n  hint: {hint}", folder.display())
     };
     let engine = global.engine().map_err(|e| fail(format!("{e:#}")))?;
-    let compiling = engine.clone();
-    let spinner = crate::progress::Spinner::start(format!("compiling {}", runtime.describe()));
-    let component = tokio::task::spawn_blocking(move || {
-        compiling.load(mlops_engine::builtin::component(runtime))
-    })
-    .await;
-    drop(spinner);
-    let component = component
-        .map_err(|e| fail(format!("the compile task failed: {e}")))?
-        .map_err(|e| fail(e.to_string()))?;
+    let bytes = bytes::Bytes::from_static(mlops_engine::builtin::component(runtime));
+    let component = crate::commands::local::load_component(
+        &engine,
+        bytes,
+        format!("compiling {}", runtime.describe()),
+    )
+    .await
+    .map_err(|e| fail(format!("{e:#}")))?;
     let spec = mlops_engine::DeploymentSpec {
         name: format!("{} (validate)", model.model_name),
         artifact_dir: Some(folder.to_path_buf()),

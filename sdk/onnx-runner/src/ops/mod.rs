@@ -226,7 +226,12 @@ impl Labels {
 
     /// A classifier's output facts: labels [rows] and `columns` `f32`
     /// scores per row.
-    pub fn facts(&self, op: &str, input: &TypedFact, columns: usize) -> TractResult<TVec<TypedFact>> {
+    pub fn facts(
+        &self,
+        op: &str,
+        input: &TypedFact,
+        columns: usize,
+    ) -> TractResult<TVec<TypedFact>> {
         expect_type(op, input, NUMERIC)?;
         let rows = rows_of(input);
         Ok(tvec!(self.datum_type().fact(&[rows.clone()]), f32::fact(&[rows, columns.to_dim()])))
@@ -234,7 +239,12 @@ impl Labels {
 
     /// A classifier's outputs: the labels of `classes` and the scores,
     /// `columns` a row.
-    pub fn outputs(&self, classes: &[usize], scores: &[f64], columns: usize) -> TractResult<TVec<TValue>> {
+    pub fn outputs(
+        &self,
+        classes: &[usize],
+        scores: &[f64],
+        columns: usize,
+    ) -> TractResult<TVec<TValue>> {
         Ok(tvec!(
             self.tensor(classes)?.into_tvalue(),
             from_f64(DatumType::F32, &[classes.len(), columns], scores)?.into_tvalue()

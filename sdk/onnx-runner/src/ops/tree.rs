@@ -17,7 +17,9 @@ use tract_onnx::tract_hir::internal::*;
 
 use super::attrs::expect_len;
 use super::post::{PostTransform, logistic, probit};
-use super::{Attrs, Kernel, Labels, NUMERIC, as_f64_rows, expect_type, from_f64, rows_and_width, rows_of};
+use super::{
+    Attrs, Kernel, Labels, NUMERIC, as_f64_rows, expect_type, from_f64, rows_and_width, rows_of,
+};
 
 /// How a node compares its feature with its threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
