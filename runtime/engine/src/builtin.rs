@@ -6,7 +6,7 @@ use mlops_manifest::Runtime;
 /// The ONNX runner (`sdk/onnx-runner`): serves the `.onnx` graph that
 /// `runner.json` in a model's artifact folder describes. Settings select it
 /// with `runtime: onnx`.
-pub const ONNX_RUNNER: &[u8] = include_bytes!(env!("MLOPS_ONNX_RUNNER_WASM"));
+pub static ONNX_RUNNER: &[u8] = include_bytes!(env!("MLOPS_ONNX_RUNNER_WASM"));
 
 /// The component a runtime named in the settings runs.
 pub fn component(runtime: Runtime) -> &'static [u8] {
