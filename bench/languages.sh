@@ -18,15 +18,14 @@ export MLOPS_HOST="$host"
 
 # The components, from source.
 cargo build --quiet --profile guest --target wasm32-wasip2 -p well-log --lib --target-dir target/guests
-cargo build --quiet --profile guest --target wasm32-wasip2 --manifest-path sdk/onnx-runner/Cargo.toml \
-    --target-dir target/guests
 guest=target/guests/wasm32-wasip2/guest
 declare -A component=(
     [rust]="$guest/well_log.wasm"
     [python]="$(examples/well_log_py/build.sh)"
     [js]="$(examples/well_log_js/build.sh)"
     [c]="$(examples/well_log_c/build.sh)"
-    [onnx]="$guest/mlops_onnx_runner.wasm"
+    # The runner the host build made and carries.
+    [onnx]="target/onnx-runner/wasm32-wasip2/guest/mlops_onnx_runner.wasm"
 )
 declare -A artifacts=(
     [rust]=examples/well_log/artifacts [python]=examples/well_log/artifacts

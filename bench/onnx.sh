@@ -68,7 +68,7 @@ load() {
 url="http://127.0.0.1:18191/services/gbr-prediction-dev/call"
 start_server mlops "$url" "$work/request-1.json" "$host" serve --listen 127.0.0.1:18191
 load mlops "$url"
-component_kib=$(( $(wc -c < "$root/target/guests/wasm32-wasip2/guest/mlops_onnx_runner.wasm") / 1024 ))
+component_kib=$(( $(wc -c < "$root/target/onnx-runner/wasm32-wasip2/guest/mlops_onnx_runner.wasm") / 1024 ))
 printf '{"rss_kib": %s, "component_kib": %s}\n' "$(rss_tree "$server_pid")" "$component_kib" > "$work/start.json"
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 

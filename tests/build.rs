@@ -25,8 +25,8 @@ fn main() {
         args.push("-p".as_ref());
         args.push(package.as_ref());
     }
-    mlops_guest_build::cargo_build(&root, &args).expect("building the guest components");
-    let target_dir = mlops_guest_build::output_dir(&root);
+    mlops_guest_build::cargo_build(&root, "guests", &args).expect("building the guest components");
+    let target_dir = mlops_guest_build::output_dir(&root, "guests");
     for (_, lib, var) in GUESTS {
         let wasm = target_dir.join(format!("{lib}.wasm"));
         assert!(wasm.is_file(), "{} was not built", wasm.display());

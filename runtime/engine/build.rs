@@ -6,6 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
+/// `target/onnx-runner`.
+const RUNNER_TARGET: &str = "onnx-runner";
+
 fn main() {
     let manifest_dir =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -25,9 +28,15 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let manifest = root.join("sdk/onnx-runner/Cargo.toml");
-    mlops_guest_build::cargo_build(&root, &["--manifest-path".as_ref(), manifest.as_os_str()])
-        .expect("building the ONNX runner (sdk/onnx-runner)");
-    let wasm = mlops_guest_build::output_dir(&root).join("mlops_onnx_runner.wasm");
+    // A target folder of its own: a plain `cargo build` of the host makes
+    // no `target/guests` (the test guests' folder).
+    mlops_guest_build::cargo_build(
+        &root,
+        RUNNER_TARGET,
+        &["--manifest-path".as_ref(), manifest.as_os_str()],
+    )
+    .expect("building the ONNX runner (sdk/onnx-runner)");
+    let wasm = mlops_guest_build::output_dir(&root, RUNNER_TARGET).join("mlops_onnx_runner.wasm");
     assert!(wasm.is_file(), "{} was not built", wasm.display());
     println!("cargo:rustc-env=MLOPS_ONNX_RUNNER_WASM={}", wasm.display());
 }

@@ -1,8 +1,9 @@
 //! For build scripts: compiles guest components for `wasm32-wasip2` with a
-//! nested cargo, into `target/guests` (a target folder of its own: the
+//! nested cargo, into a target folder of their own under `target/` (the
 //! outer cargo holds the lock on the usual one), with the `guest` profile.
-//! The engine's build script builds the ONNX runner this way, the tests'
-//! build script the test guests.
+//! The engine's build script builds the ONNX runner this way (into
+//! `target/onnx-runner`), the tests' build script the test guests (into
+//! `target/guests`).
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -20,14 +21,15 @@ const OUTER_ONLY: [&str; 7] = [
     "CLIPPY_ARGS",
 ];
 
-/// Where the guests' files land: `<root>/target/guests/wasm32-wasip2/guest`.
-pub fn output_dir(root: &Path) -> PathBuf {
-    root.join("target/guests/wasm32-wasip2/guest")
+/// Where the guests built into `target/<folder>` land:
+/// `<root>/target/<folder>/wasm32-wasip2/guest`.
+pub fn output_dir(root: &Path, folder: &str) -> PathBuf {
+    root.join("target").join(folder).join("wasm32-wasip2/guest")
 }
 
 /// Runs `cargo build --profile guest --target wasm32-wasip2 <args>` in
-/// `root` (the workspace root) into `target/guests`.
-pub fn cargo_build(root: &Path, args: &[&OsStr]) -> Result<(), String> {
+/// `root` (the workspace root) into `target/<folder>`.
+pub fn cargo_build(root: &Path, folder: &str, args: &[&OsStr]) -> Result<(), String> {
     ensure_target();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -35,7 +37,7 @@ pub fn cargo_build(root: &Path, args: &[&OsStr]) -> Result<(), String> {
         .args(["build", "--locked", "--profile", "guest", "--target", "wasm32-wasip2"])
         .args(args)
         .arg("--target-dir")
-        .arg(root.join("target/guests"));
+        .arg(root.join("target").join(folder));
     for var in OUTER_ONLY {
         cmd.env_remove(var);
     }
