@@ -116,7 +116,7 @@ fn predict(c: &mut Criterion) {
 fn registry(c: &mut Criterion) {
     let rt = runtime();
     let dir = tempfile::tempdir().expect("tempdir");
-    let reg = Registry::open(&dir.path().display().to_string()).expect("store");
+    let reg = Registry::local(dir.path()).expect("store");
     let model = ModelName::new("well_log").expect("name");
     let manifest = rt
         .block_on(reg.upload_version(

@@ -71,6 +71,25 @@ pub fn s3_store(test: &str) -> Option<Arc<dyn ObjectStore>> {
     Some(Arc::new(object_store::prefix::PrefixStore::new(s3, unique_prefix(test))))
 }
 
+/// A registry on a test store: `s3://bucket/prefix` (the server the
+/// environment names, as `MLOPS_TEST_S3` does), else a local folder.
+pub fn open_store(location: &str) -> Registry {
+    let Some(rest) = location.strip_prefix("s3://") else {
+        return Registry::local(Path::new(location)).expect("a local store");
+    };
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let s3 = object_store::aws::AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .build()
+        .expect("S3 client");
+    let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+        Arc::new(s3)
+    } else {
+        Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
+    };
+    Registry::new(store, location)
+}
+
 /// A prefix no other run uses.
 pub fn unique_prefix(test: &str) -> String {
     let nanos = std::time::SystemTime::now()

@@ -15,7 +15,7 @@ pub use client::{CdfClient, CdfConfig, Secret};
 pub use datasets::{DataSet, DataSetSpec};
 pub use error::{ApiError, CdfError};
 pub use files::{FileFilter, FileInfo, FileRef, FileSpec};
-pub use sink::{PredictionFile, PredictionSink};
+pub use sink::CdfSink;
 pub use store::{CdfStore, DEFAULT_DATA_SET, SIZE_KEY};
 
 /// The prefix of the environment variables that configure the host's CDF

@@ -13,37 +13,35 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use mlops_core::{PredictionFile, PredictionSink, SinkError};
 use tokio::sync::Mutex;
 
 use crate::files::{FileRef, FileSpec};
 use crate::{CdfClient, CdfError};
 
-/// One prediction to write.
-#[derive(Debug, Clone)]
-pub struct PredictionFile<'a> {
-    pub model: &'a str,
-    pub env: &'a str,
-    /// `<model>/<env>/<version>` of the artifact that made it.
-    pub model_id: &'a str,
-    /// The service external id that was called.
-    pub service: &'a str,
-    /// The prediction JSON.
-    pub body: Bytes,
-}
-
-/// Writes predictions to CDF Files.
+/// Writes predictions to CDF Files: the serving core's
+/// [`PredictionSink`] for services whose `prediction_files` go to CDF.
 #[derive(Debug)]
-pub struct PredictionSink {
+pub struct CdfSink {
     client: CdfClient,
     deadline: Duration,
     data_set_ids: Mutex<HashMap<String, i64>>,
 }
 
-impl PredictionSink {
+#[async_trait::async_trait]
+impl PredictionSink for CdfSink {
+    async fn upload(&self, data_set: &str, file: PredictionFile<'_>) -> Result<String, SinkError> {
+        CdfSink::upload(self, data_set, file).await.map_err(|e| match e {
+            CdfError::Timeout { .. } => SinkError::Timeout(e.to_string()),
+            e => SinkError::Failed(e.to_string()),
+        })
+    }
+}
+
+impl CdfSink {
     /// A sink that gives each upload at most `deadline`.
-    pub fn new(client: CdfClient, deadline: Duration) -> PredictionSink {
-        PredictionSink { client, deadline, data_set_ids: Mutex::new(HashMap::new()) }
+    pub fn new(client: CdfClient, deadline: Duration) -> CdfSink {
+        CdfSink { client, deadline, data_set_ids: Mutex::new(HashMap::new()) }
     }
 
     pub fn client(&self) -> &CdfClient {

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
+use mlops_core::{Loader, PredictionFile, PredictionSink, SecretResolver, SinkError};
 use mlops_engine::{Engine, EngineConfig};
 use mlops_manifest::SecretName;
 use mlops_registry::Registry;
-use mlops_server::{Loader, SecretResolver};
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
@@ -71,7 +71,7 @@ impl GlobalArgs {
     }
 
     pub fn registry(&self) -> anyhow::Result<Registry> {
-        Ok(Registry::open(&self.store_location())?)
+        Ok(crate::store::open(&self.store_location())?)
     }
 
     pub fn engine(&self) -> anyhow::Result<Engine> {
@@ -82,20 +82,44 @@ impl GlobalArgs {
         Engine::new(config).context("cannot start the WebAssembly engine")
     }
 
-    /// The loader `serve` and `deploy` use: secrets from the environment,
-    /// predictions to CDF when the host has CDF credentials.
+    /// The loader `serve`, `deploy` and `bench` use: secrets from the
+    /// environment, predictions to CDF Files when the host has CDF
+    /// credentials (and, when it has none, a sink that says how to give
+    /// it some).
     pub fn loader(&self, registry: Registry, engine: Engine) -> anyhow::Result<Loader> {
-        let cdf = cdf_client()?.map(|client| {
-            let deadline = std::time::Duration::from_secs_f64(self.cdf_deadline.max(0.1));
-            Arc::new(mlops_cdf::PredictionSink::new(client, deadline))
-        });
+        let cdf: Arc<dyn PredictionSink> = match cdf_client()? {
+            Some(client) => {
+                let deadline = std::time::Duration::from_secs_f64(self.cdf_deadline.max(0.1));
+                Arc::new(mlops_cdf::CdfSink::new(client, deadline))
+            }
+            None => Arc::new(NoCdfCredentials),
+        };
         Ok(Loader {
             registry,
             engine,
             artifacts_dir: self.cache_dir().join("artifacts"),
             secrets: env_secrets(),
-            cdf,
+            cdf: Some(cdf),
+            profile: false,
         })
+    }
+}
+
+/// The CDF sink of a host started without `MLOPS_CDF_*`: every upload is
+/// refused with the variables to set.
+struct NoCdfCredentials;
+
+#[async_trait::async_trait]
+impl PredictionSink for NoCdfCredentials {
+    fn unavailable(&self) -> Option<String> {
+        Some(format!("this host has no CDF credentials ({}*)", mlops_cdf::ENV_PREFIX))
+    }
+
+    async fn upload(&self, data_set: &str, _: PredictionFile<'_>) -> Result<String, SinkError> {
+        Err(SinkError::Unavailable(format!(
+            "this service writes prediction files to CDF (data set `{data_set}`), but the host has no CDF credentials: start it with {}BASE_URL, PROJECT, TOKEN_URL, CLIENT_ID and CLIENT_SECRET set, or call without `to_file`",
+            mlops_cdf::ENV_PREFIX
+        )))
     }
 }
 

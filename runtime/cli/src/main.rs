@@ -8,6 +8,7 @@ mod commands;
 mod context;
 mod onnx;
 mod progress;
+mod store;
 
 use std::process::ExitCode;
 

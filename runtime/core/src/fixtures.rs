@@ -14,13 +14,14 @@
 
 use std::path::Path;
 
+use mlops_manifest::{ExternalId, ServiceKind};
 use mlops_registry::Registry;
 use serde_json::Value;
 
-use mlops_manifest::ExternalId;
-
-use crate::call::{Files, invoke, train};
-use crate::loader::Service;
+use crate::call::{self, Files};
+use crate::envelope::error_envelope;
+use crate::error::Error;
+use crate::service::Service;
 
 /// Numbers match when they differ by at most this fraction of the larger.
 pub const RELATIVE_TOLERANCE: f64 = 1e-9;
@@ -36,10 +37,12 @@ pub struct Fixture {
 }
 
 /// How one fixture went.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct FixtureResult {
     pub name: String,
-    pub status: u16,
+    /// Why the call failed, if it did (the response is then the error
+    /// envelope).
+    pub error: Option<Error>,
     /// Where the response differs from the expected document; empty when
     /// it passed.
     pub differences: Vec<String>,
@@ -99,53 +102,39 @@ pub fn read_fixtures(dir: &Path) -> Result<Vec<Fixture>, String> {
     Ok(fixtures)
 }
 
-/// Runs fixtures against a loaded service: predictions, or (`training`)
-/// training runs. What they store (`to_file`, new versions) goes into a
-/// throw-away in-memory store.
+/// Runs fixtures against a loaded service: predictions, or training runs,
+/// through the call path `serve` runs. What they store (`to_file`, new
+/// versions) goes into a throw-away in-memory store.
 pub async fn run_fixtures(
     service: &Service,
     fixtures: &[Fixture],
-    training: Option<&ExternalId>,
+    kind: ServiceKind,
 ) -> Vec<FixtureResult> {
-    let scratch = Registry::open("memory://");
+    let scratch = Registry::memory();
+    let called = ExternalId::latest(service.model.clone(), kind, service.env);
     let scratch_dir = tempfile::tempdir();
     let mut results = Vec::new();
     for fixture in fixtures {
-        let outcome = match (&scratch, &scratch_dir, training) {
-            (Ok(registry), _, None) => {
-                invoke(service, "fixture", &fixture.request, Files::Scratch(registry)).await
+        let answer = match (kind, &scratch_dir) {
+            (ServiceKind::Prediction, _) => {
+                call::predict(service, &called, &fixture.request, Files::Scratch(&scratch), None)
+                    .await
             }
-            (Ok(registry), Ok(dir), Some(id)) => {
-                train(service, id, &fixture.request, registry, dir.path()).await
+            (ServiceKind::Training, Ok(dir)) => {
+                call::train(service, &called, &fixture.request, &scratch, dir.path()).await
             }
-            (_, Err(e), Some(_)) => {
-                results.push(FixtureResult {
-                    name: fixture.name.clone(),
-                    status: 0,
-                    differences: vec![format!("cannot make a scratch folder: {e}")],
-                    response: Value::Null,
-                });
-                continue;
-            }
-            (Err(e), _, _) => {
-                results.push(FixtureResult {
-                    name: fixture.name.clone(),
-                    status: 0,
-                    differences: vec![format!("cannot open a scratch store: {e}")],
-                    response: Value::Null,
-                });
-                continue;
+            (ServiceKind::Training, Err(e)) => {
+                Err(Error::Internal(format!("cannot make a scratch folder: {e}")))
             }
         };
-        let response: Value = serde_json::from_slice(&outcome.body).unwrap_or(Value::Null);
+        let (body, error) = match answer {
+            Ok(body) => (body, None),
+            Err(e) => (error_envelope(&e.to_string(), Some(&service.model_id)), Some(e)),
+        };
+        let response: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let mut differences = Vec::new();
         compare(&fixture.expected, &response, "", fixture.tolerance, &mut differences);
-        results.push(FixtureResult {
-            name: fixture.name.clone(),
-            status: outcome.status.as_u16(),
-            differences,
-            response,
-        });
+        results.push(FixtureResult { name: fixture.name.clone(), error, differences, response });
     }
     results
 }

@@ -9,6 +9,9 @@ use mlops_engine::{Deployment, DeploymentSpec, Engine, Schema};
 use mlops_manifest::{Env, ModelId, ModelName, PredictionFiles, SecretName};
 use mlops_registry::{ArtifactManifest, Registry, ServiceRecord};
 
+use crate::envelope;
+use crate::sink::PredictionSink;
+
 /// Resolves a secret a model declared: its value, or why the model cannot
 /// have it (not set; a host credential).
 pub type SecretResolver = Arc<dyn Fn(&SecretName) -> Result<String, String> + Send + Sync>;
@@ -21,9 +24,13 @@ pub struct Loader {
     /// Local folder for verified copies of artifact versions.
     pub artifacts_dir: PathBuf,
     pub secrets: SecretResolver,
+    /// Time the crossings into and out of the guest (`bench`: a clock read
+    /// per crossing, so that a call splits into copy-in, compute and
+    /// copy-out).
+    pub profile: bool,
     /// Writes `to_file` predictions of services that ask for CDF; `None`
-    /// when the host has no CDF credentials.
-    pub cdf: Option<Arc<mlops_cdf::PredictionSink>>,
+    /// when this host has no such sink.
+    pub cdf: Option<Arc<dyn PredictionSink>>,
 }
 
 /// A deployment ready to call, with what the call path needs to know.
@@ -33,6 +40,10 @@ pub struct Service {
     pub inputs: Schema,
     /// `<model>/<env>/<version>`, returned with every prediction.
     pub model_id: String,
+    /// `model_id` as a JSON string.
+    pub(crate) model_id_json: String,
+    /// What follows an inline prediction in the envelope (made once).
+    pub(crate) inline_tail: Box<[u8]>,
     pub model: ModelName,
     pub env: Env,
     /// Whether the component came from the compile cache.
@@ -45,10 +56,13 @@ impl Service {
     /// Wraps a deployment.
     pub fn new(deployment: Deployment, model_id: &ModelId) -> Service {
         let inputs = deployment.signature().map_or(Schema::Any, |s| s.inputs.clone());
+        let text = model_id.to_string();
         Service {
             deployment,
             inputs,
-            model_id: model_id.to_string(),
+            model_id_json: envelope::quoted(&text),
+            inline_tail: envelope::inline_tail(&text),
+            model_id: text,
             model: model_id.model.clone(),
             env: model_id.env,
             from_cache: false,
@@ -116,16 +130,21 @@ impl Loader {
             artifact_dir,
             limits: record.limits(),
             secrets,
-            profile: false,
+            profile: self.profile,
         };
         let deployment = self.engine.deploy(&component, spec).await.map_err(|e| e.to_string())?;
         let from_cache = component.outcome == mlops_engine::CacheOutcome::Loaded;
-        if let (PredictionFiles::Cdf { data_set }, None) = (&record.prediction_files, &self.cdf) {
-            tracing::warn!(
-                service = %record.external_id,
-                "writes to_file predictions to CDF data set `{data_set}`, but this host has no CDF credentials ({}*): such calls will fail",
-                mlops_cdf::ENV_PREFIX
-            );
+        if let PredictionFiles::Cdf { data_set } = &record.prediction_files {
+            let why = match &self.cdf {
+                None => Some("this host has no CDF sink".to_string()),
+                Some(sink) => sink.unavailable(),
+            };
+            if let Some(why) = why {
+                tracing::warn!(
+                    service = %record.external_id,
+                    "writes to_file predictions to CDF data set `{data_set}`, but {why}: such calls will fail"
+                );
+            }
         }
         Ok(Service {
             from_cache,

@@ -4,8 +4,9 @@
 //! logged.
 
 use hyper::HeaderMap;
-use hyper::StatusCode;
 use hyper::header::AUTHORIZATION;
+
+use crate::error::Failure;
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,10 +43,10 @@ impl Auth {
         Auth { admin: digest(admin), caller: digest(caller) }
     }
 
-    /// Whether `headers` may use a route needing `access`; otherwise the
-    /// status (401 no or wrong token, 403 a valid token of too low a level)
-    /// and a message that says which token is needed, never what was sent.
-    pub fn check(&self, headers: &HeaderMap, access: Access) -> Result<(), (StatusCode, String)> {
+    /// Whether `headers` may use a route needing `access`; otherwise why
+    /// not (401 no or wrong token, 403 a valid token of too low a level),
+    /// in a message that says which token is needed, never what was sent.
+    pub(crate) fn check(&self, headers: &HeaderMap, access: Access) -> Result<(), Failure> {
         let presented = headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -54,10 +55,9 @@ impl Auth {
         let is_admin = matches!((presented, self.admin), (Some(p), Some(a)) if p == a);
         let is_caller = matches!((presented, self.caller), (Some(p), Some(c)) if p == c);
         let unauthorized = |what: &str| {
-            Err((
-                StatusCode::UNAUTHORIZED,
-                format!("this route needs {what}: send `Authorization: Bearer <token>`"),
-            ))
+            Err(Failure::Unauthorized(format!(
+                "this route needs {what}: send `Authorization: Bearer <token>`"
+            )))
         };
         match access {
             Access::Open => Ok(()),
@@ -68,13 +68,11 @@ impl Auth {
                 if is_admin || (self.admin.is_none() && self.caller.is_none()) {
                     Ok(())
                 } else if is_caller {
-                    Err((
-                        StatusCode::FORBIDDEN,
+                    Err(Failure::Forbidden(
                         "the caller token cannot do this: it needs the admin token".into(),
                     ))
                 } else if self.admin.is_none() {
-                    Err((
-                        StatusCode::FORBIDDEN,
+                    Err(Failure::Forbidden(
                         "admin routes are off: this host has no admin token".into(),
                     ))
                 } else {
@@ -100,7 +98,7 @@ mod tests {
     }
 
     fn status(auth: &Auth, token: Option<&str>, access: Access) -> u16 {
-        auth.check(&with(token), access).err().map_or(200, |(s, _)| s.as_u16())
+        auth.check(&with(token), access).err().map_or(200, |f| f.status().as_u16())
     }
 
     #[test]
@@ -126,7 +124,8 @@ mod tests {
     #[test]
     fn messages_never_echo_the_token() {
         let auth = Auth::new(Some("zq9-admin-token"), Some("kx7-caller-token"));
-        let (_, msg) = auth.check(&with(Some("s3cr3t-guess")), Access::Admin).expect_err("refused");
+        let refused = auth.check(&with(Some("s3cr3t-guess")), Access::Admin).expect_err("refused");
+        let msg = format!("{refused:?}");
         assert!(!msg.contains("s3cr3t"), "{msg}");
         let debug = format!("{auth:?}");
         assert!(!debug.contains("zq9") && !debug.contains("kx7"), "Debug hides tokens: {debug}");

@@ -1,5 +1,7 @@
-//! Serves deployed models over HTTP (routes in [`routes::ROUTES`], described
-//! in `openapi.yaml` at the repository root):
+//! The HTTP layer over the serving core (`mlops-core`): routes (in
+//! [`ROUTES`], described in `openapi.yaml` at the repository root), bearer
+//! tokens, the Open Inference Protocol, Prometheus metrics, health, and
+//! the accept loop.
 //!
 //! - `POST /services/<external-id>/call` with `{"data": …, "to_file": bool}`
 //!   answers with the seed's envelope
@@ -10,22 +12,22 @@
 //! - the Open Inference Protocol v2 (`/v2/…`) for KServe and Triton clients;
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus).
 //!
-//! [`App`] holds the state and handles requests without a socket (tests call
-//! it directly); [`serve`] puts it behind hyper.
+//! [`App`] handles requests without a socket (tests call it directly);
+//! [`serve`] puts it behind hyper. Every failure becomes a status and a
+//! body in one place (`error.rs`).
 
-pub mod app;
-pub mod auth;
-pub mod call;
-pub mod codec;
-pub mod fixtures;
-pub mod loader;
-pub mod metrics;
-pub mod oip;
-pub mod routes;
-pub mod serve;
+mod app;
+mod auth;
+mod body;
+mod error;
+mod metrics;
+mod oip;
+mod routes;
+mod serve;
 
-pub use app::{App, AppOptions, LoadReport, WatchOptions};
-pub use auth::Auth;
-pub use call::{CallOutcome, Files, invoke};
-pub use loader::{Loader, SecretResolver, Service};
+pub use app::{App, AppOptions, BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT};
+pub use auth::{Access, Auth};
+pub use error::status_of;
+pub use oip::decode as decode_infer_request;
+pub use routes::ROUTES;
 pub use serve::{serve, shutdown_signal};

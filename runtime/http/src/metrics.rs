@@ -1,9 +1,15 @@
 //! Prometheus metrics (`GET /metrics`): calls by service and status, call
 //! latency, instances, traps, compile-cache hits and misses, reloads.
+//!
+//! Series are labelled only with services that exist: calls to ids the
+//! host does not serve all count under `service="unknown"` (not an
+//! external id, so it cannot clash with one), so no caller can grow the
+//! host's memory by inventing ids.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use mlops_core::SyncCounts;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -29,7 +35,7 @@ struct KindLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
-    outcome: String,
+    outcome: &'static str,
 }
 
 /// The metrics of one server.
@@ -38,6 +44,8 @@ pub struct Metrics(Arc<Inner>);
 
 struct Inner {
     registry: Registry,
+    /// The label of calls to services that do not exist.
+    unknown: Arc<str>,
     calls: Family<CallLabels, Counter>,
     latency: Family<ServiceLabels, Histogram>,
     instances: Family<ServiceLabels, Gauge>,
@@ -95,6 +103,7 @@ impl Metrics {
         );
         Metrics(Arc::new(Inner {
             registry,
+            unknown: Arc::from("unknown"),
             calls,
             latency,
             instances,
@@ -105,9 +114,10 @@ impl Metrics {
         }))
     }
 
-    /// A call to `service` ended with `status` after `took`.
-    pub fn call(&self, service: &str, status: u16, took: Duration) {
-        let service: Arc<str> = Arc::from(service);
+    /// A call to `service` (`None`: one the host does not serve) ended
+    /// with `status` after `took`.
+    pub fn call(&self, service: Option<&Arc<str>>, status: u16, took: Duration) {
+        let service = Arc::clone(service.unwrap_or(&self.0.unknown));
         self.0
             .latency
             .get_or_create(&ServiceLabels { service: service.clone() })
@@ -115,30 +125,31 @@ impl Metrics {
         self.0.calls.get_or_create(&CallLabels { service, status }).inc();
     }
 
-    /// A component was loaded from the cache (`hit`) or compiled.
-    pub fn component_loaded(&self, hit: bool) {
-        let outcome = if hit { "hit" } else { "miss" };
-        self.0.compile.get_or_create(&OutcomeLabels { outcome: outcome.into() }).inc();
-    }
-
-    /// A service was (re)loaded, or failed to.
-    pub fn service_loaded(&self, ok: bool) {
-        let outcome = if ok { "ok" } else { "failed" };
-        self.0.reloads.get_or_create(&OutcomeLabels { outcome: outcome.into() }).inc();
-    }
-
     /// The text exposition, with per-service gauges set from `services`
-    /// (external id, instances, traps) first,
+    /// (external id, instances, traps) first, the load counts of the host,
     /// and the store request counts (`(kind, total so far)`).
-    pub fn encode(&self, services: &[(String, u64, u64)], store: &[(&'static str, u64)]) -> String {
-        for (kind, total) in store {
-            let counter = self.0.store_requests.get_or_create(&KindLabels { kind });
+    pub fn encode(
+        &self,
+        services: &[(Arc<str>, u64, u64)],
+        loads: SyncCounts,
+        store: &[(&'static str, u64)],
+    ) -> String {
+        let catch_up = |counter: &Counter, total: u64| {
             counter.inc_by(total.saturating_sub(counter.get()));
+        };
+        for (kind, total) in store {
+            catch_up(&self.0.store_requests.get_or_create(&KindLabels { kind }), *total);
+        }
+        for (outcome, total) in [("hit", loads.from_cache), ("miss", loads.compiled)] {
+            catch_up(&self.0.compile.get_or_create(&OutcomeLabels { outcome }), total);
+        }
+        for (outcome, total) in [("ok", loads.loaded), ("failed", loads.failed)] {
+            catch_up(&self.0.reloads.get_or_create(&OutcomeLabels { outcome }), total);
         }
         self.0.instances.clear();
         self.0.traps.clear();
         for (service, instances, traps) in services {
-            let labels = ServiceLabels { service: Arc::from(service.as_str()) };
+            let labels = ServiceLabels { service: Arc::clone(service) };
             self.0
                 .instances
                 .get_or_create(&labels)

@@ -8,7 +8,7 @@ use mlops_engine::{Column, ColumnData, DataType, Field, Frame, Payload, Schema};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::codec::data_len;
+use mlops_core::codec::{MAX_COLUMNS, MAX_ROWS, data_len};
 
 /// The header that says how long the JSON part of a binary request or
 /// response is.
@@ -86,11 +86,11 @@ pub fn decode(
         }
         Schema::Any => &[],
     };
-    if req.inputs.len() > crate::codec::MAX_COLUMNS {
+    if req.inputs.len() > MAX_COLUMNS {
         return Err(format!(
             "{} inputs, more than {}; send fewer per call",
             req.inputs.len(),
-            crate::codec::MAX_COLUMNS
+            MAX_COLUMNS
         ));
     }
     let mut columns = Vec::with_capacity(req.inputs.len());
@@ -165,11 +165,10 @@ fn rows_of(t: &InputTensor) -> Result<usize, String> {
         }
     };
     let rows = usize::try_from(rows).map_err(|_| format!("input `{}`: bad shape", t.name))?;
-    if rows > crate::codec::MAX_ROWS {
+    if rows > MAX_ROWS {
         return Err(format!(
             "input `{}` has {rows} rows, more than {}; split the call",
-            t.name,
-            crate::codec::MAX_ROWS
+            t.name, MAX_ROWS
         ));
     }
     Ok(rows)

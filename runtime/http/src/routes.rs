@@ -46,6 +46,19 @@ pub enum Route<'a> {
 }
 
 impl Route<'_> {
+    /// Whether the route is the Open Inference Protocol's (its errors are
+    /// `{"error": …}`).
+    pub fn is_oip(&self) -> bool {
+        matches!(
+            self,
+            Route::Live
+                | Route::Ready
+                | Route::ModelMetadata { .. }
+                | Route::ModelReady { .. }
+                | Route::Infer { .. }
+        )
+    }
+
     /// Who may use the route (from [`ROUTES`]).
     pub fn access(&self) -> Access {
         match self {

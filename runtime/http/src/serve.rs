@@ -11,9 +11,6 @@ use tokio::net::TcpListener;
 
 use crate::App;
 
-/// How long a client may take to send its request head.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Serves `app` on `listener` until `shutdown` resolves, then stops
 /// accepting and lets in-flight requests finish for up to `grace`.
 pub async fn serve(
@@ -57,7 +54,7 @@ pub async fn serve(
         }
     }
     // Not ready from now on; no new connections; in-flight calls finish.
-    app.begin_shutdown();
+    app.host().begin_shutdown();
     drop(listener);
     tracing::info!("shutting down: waiting up to {} s for requests in flight", grace.as_secs());
     tokio::select! {

@@ -23,6 +23,9 @@ pub use problem::{Problem, SettingsError};
 /// The settings file's usual name.
 pub const SETTINGS_FILE: &str = "mlops_settings.yaml";
 
+/// Pinned versions of a service kept when `models_to_keep` is not set.
+pub const DEFAULT_MODELS_TO_KEEP: u32 = 3;
+
 /// A parsed and checked settings file.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -411,7 +414,7 @@ impl RawModel {
                 info.insert(kind, raw.value.check(kind, &where_, problems));
             }
         }
-        let models_to_keep = self.models_to_keep.map_or(3, |n| {
+        let models_to_keep = self.models_to_keep.map_or(DEFAULT_MODELS_TO_KEEP, |n| {
             if n.value == 0 {
                 problems.push(Problem::at(
                     &at(n.referenced),

@@ -60,50 +60,77 @@ pub(crate) struct RawLimits {
     max_response_mb: Option<Spanned<u64>>,
 }
 
+/// Sets one limit from its settings value.
+type Apply = fn(&mut Limits, u64);
+
+/// Each limit as a settings file writes it: key, bounds, and what it sets.
+const KEYS: &[(&str, u64, u64, Apply)] = &[
+    ("memory_mb", 1, 16 * 1024, |l, v| l.memory_bytes = v << 20),
+    ("timeout_ms", 1, 3_600_000, |l, v| l.timeout = Duration::from_millis(v)),
+    ("init_timeout_ms", 1, 3_600_000, |l, v| l.init_timeout = Duration::from_millis(v)),
+    ("max_instances", 1, 256, |l, v| l.max_instances = u32::try_from(v).unwrap_or(u32::MAX)),
+    ("max_request_mb", 1, 1024, |l, v| l.max_request_bytes = v << 20),
+    ("max_output_mb", 1, 1024 * 1024, |l, v| l.max_output_bytes = v << 20),
+    ("max_response_mb", 1, 4096, |l, v| l.max_response_bytes = v << 20),
+];
+
+/// Sets limit `key` to `value` if it is one and within its bounds; else
+/// says what is wrong and what to write instead.
+fn set(limits: &mut Limits, key: &str, value: u64) -> Result<(), (String, String)> {
+    let Some((_, lo, hi, apply)) = KEYS.iter().find(|(k, ..)| *k == key) else {
+        let known: Vec<&str> = KEYS.iter().map(|(k, ..)| *k).collect();
+        return Err((format!("limits.{key} is not a limit"), format!("use {}", known.join(", "))));
+    };
+    if !(*lo..=*hi).contains(&value) {
+        return Err((
+            format!("limits.{key} is {value}, outside {lo}..={hi}"),
+            format!(
+                "set a value from {lo} to {hi}, or remove `{key}` for the default ({})",
+                default_of(key)
+            ),
+        ));
+    }
+    apply(limits, value);
+    Ok(())
+}
+
+impl Limits {
+    /// Limits written as a settings file's `limits:` writes them
+    /// (`memory_mb`, `timeout_ms`…), from another source than a settings
+    /// file (the admin API's JSON); unset ones keep their defaults.
+    pub fn from_settings_keys<'a>(
+        keys: impl IntoIterator<Item = (&'a str, u64)>,
+    ) -> Result<Limits, String> {
+        let mut limits = Limits::default();
+        for (key, value) in keys {
+            set(&mut limits, key, value).map_err(|(what, fix)| format!("{what}: {fix}"))?;
+        }
+        Ok(limits)
+    }
+}
+
 impl RawLimits {
     pub(crate) fn check(&self, path: &Path, problems: &mut Vec<Problem>) -> Limits {
         let mut limits = Limits::default();
-        let mut bounded = |key: &str, v: &Option<Spanned<u64>>, lo: u64, hi: u64| -> Option<u64> {
-            let v = v.as_ref()?;
-            if (lo..=hi).contains(&v.value) {
-                Some(v.value)
-            } else {
-                problems.push(Problem::at(
-                    &position(path, v.referenced),
-                    format!("limits.{key} is {}, outside {lo}..={hi}", v.value),
-                    format!(
-                        "set a value from {lo} to {hi}, or remove `{key}` for the default ({})",
-                        default_of(key)
-                    ),
-                ));
-                None
-            }
-        };
-        if let Some(mb) = bounded("memory_mb", &self.memory_mb, 1, 16 * 1024) {
-            limits.memory_bytes = mb << 20;
-        }
-        if let Some(ms) = bounded("timeout_ms", &self.timeout_ms, 1, 3_600_000) {
-            limits.timeout = Duration::from_millis(ms);
-        }
-        if let Some(ms) = bounded("init_timeout_ms", &self.init_timeout_ms, 1, 3_600_000) {
-            limits.init_timeout = Duration::from_millis(ms);
-        }
         let instances = self.max_instances.as_ref().map(|s| Spanned {
             value: u64::from(s.value),
             referenced: s.referenced,
             defined: s.defined,
         });
-        if let Some(n) = bounded("max_instances", &instances, 1, 256) {
-            limits.max_instances = n as u32;
-        }
-        if let Some(mb) = bounded("max_request_mb", &self.max_request_mb, 1, 1024) {
-            limits.max_request_bytes = mb << 20;
-        }
-        if let Some(mb) = bounded("max_output_mb", &self.max_output_mb, 1, 1024 * 1024) {
-            limits.max_output_bytes = mb << 20;
-        }
-        if let Some(mb) = bounded("max_response_mb", &self.max_response_mb, 1, 4096) {
-            limits.max_response_bytes = mb << 20;
+        let given = [
+            ("memory_mb", self.memory_mb.as_ref()),
+            ("timeout_ms", self.timeout_ms.as_ref()),
+            ("init_timeout_ms", self.init_timeout_ms.as_ref()),
+            ("max_instances", instances.as_ref()),
+            ("max_request_mb", self.max_request_mb.as_ref()),
+            ("max_output_mb", self.max_output_mb.as_ref()),
+            ("max_response_mb", self.max_response_mb.as_ref()),
+        ];
+        for (key, value) in given {
+            let Some(v) = value else { continue };
+            if let Err((what, fix)) = set(&mut limits, key, v.value) {
+                problems.push(Problem::at(&position(path, v.referenced), what, fix));
+            }
         }
         limits
     }

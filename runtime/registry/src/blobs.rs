@@ -33,10 +33,15 @@ impl Registry {
 
     /// Whether the store has the blob `digest`.
     pub async fn has_blob(&self, digest: &str) -> Result<bool> {
+        Ok(self.blob_size(digest).await?.is_some())
+    }
+
+    /// The size of a blob, `None` if the store does not have it (one HEAD).
+    pub async fn blob_size(&self, digest: &str) -> Result<Option<u64>> {
         let path = blob_path(digest);
         match self.store.head(&path).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(source) => Err(store_err("head", &path, source)),
         }
     }

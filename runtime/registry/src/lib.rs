@@ -29,6 +29,11 @@
 //!   its blobs go when `gc` finds nothing else refers to them.
 //!
 //! Every blob is checked against its blake3 name when read.
+//!
+//! The registry takes the object store it is given ([`Registry::new`]):
+//! which one, and its credentials, is the caller's choice (the CLI reads
+//! them from the environment); [`Registry::memory`] and [`Registry::local`]
+//! are the two that need no configuration.
 
 mod blobs;
 mod counting;
@@ -38,7 +43,7 @@ mod records;
 mod services;
 mod versions;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -117,40 +122,19 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// Opens the store at `location`:
-    /// - a folder path (created if missing) or `file:///abs/path`;
-    /// - `memory://`: in this process only (tests);
-    /// - `s3://bucket[/prefix]` (with the `s3` feature): configured from the
-    ///   environment as the AWS tools are (`AWS_ACCESS_KEY_ID`,
-    ///   `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT` for an
-    ///   S3-compatible server, `AWS_ALLOW_HTTP=true` for plain HTTP);
-    /// - `cdf://[<data set>][/<prefix>]` (with the `cdf` feature): CDF Files
-    ///   in that data set (`mlops` when empty), with the credentials in
-    ///   `MLOPS_CDF_*`.
-    pub fn open(location: &str) -> Result<Registry> {
-        let open_err = |why: String| RegistryError::Open { location: location.to_string(), why };
-        if location == "memory://" || location == "memory:" {
-            return Ok(Registry::new(Arc::new(object_store::memory::InMemory::new()), location));
-        }
-        if let Some(rest) = location.strip_prefix("s3://") {
-            return open_s3(location, rest).map_err(open_err);
-        }
-        if location.starts_with("cdf://") {
-            return open_cdf(location).map_err(open_err);
-        }
-        let path = if let Some(rest) = location.strip_prefix("file://") {
-            PathBuf::from(rest)
-        } else if location.contains("://") {
-            let scheme = location.split("://").next().unwrap_or_default();
-            return Err(open_err(format!(
-                "`{scheme}://` stores are not supported; use a folder path, file:///path, s3://bucket/prefix or cdf://data-set/prefix"
-            )));
-        } else {
-            PathBuf::from(location)
-        };
-        std::fs::create_dir_all(&path)
+    /// A store in this process's memory, gone when it exits (tests, scratch
+    /// space for fixtures and benchmarks).
+    pub fn memory() -> Registry {
+        Registry::new(Arc::new(object_store::memory::InMemory::new()), "memory://")
+    }
+
+    /// A store in a local folder (created if missing).
+    pub fn local(path: &Path) -> Result<Registry> {
+        let open_err =
+            |why: String| RegistryError::Open { location: path.display().to_string(), why };
+        std::fs::create_dir_all(path)
             .map_err(|e| open_err(format!("cannot create the folder: {e}")))?;
-        let path = std::fs::canonicalize(&path).map_err(|e| open_err(e.to_string()))?;
+        let path = std::fs::canonicalize(path).map_err(|e| open_err(e.to_string()))?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(&path)
             .map_err(|e| open_err(e.to_string()))?
             .with_automatic_cleanup(true);
@@ -195,59 +179,6 @@ impl Registry {
             .await
             .map_err(|source| store_err("list", prefix, source))
     }
-}
-
-#[cfg(feature = "s3")]
-fn open_s3(location: &str, rest: &str) -> Result<Registry, String> {
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    if bucket.is_empty() {
-        return Err("no bucket: use s3://<bucket>[/<prefix>]".into());
-    }
-    // Retries ride out a blip; an outage surfaces within seconds instead of
-    // object_store's default three minutes (a watching host retries on its
-    // next tick, a CLI user sees the error).
-    let retry = object_store::RetryConfig {
-        max_retries: 4,
-        retry_timeout: std::time::Duration::from_secs(10),
-        ..Default::default()
-    };
-    let mut builder =
-        object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket).with_retry(retry);
-    // The AWS CLI's name for a custom endpoint, besides object_store's.
-    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
-        builder = builder.with_endpoint(endpoint);
-    }
-    let s3 = builder.build().map_err(|e| e.to_string())?;
-    let prefix = prefix.trim_matches('/');
-    let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
-        Arc::new(s3)
-    } else {
-        Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
-    };
-    Ok(Registry::new(store, location))
-}
-
-#[cfg(feature = "cdf")]
-fn open_cdf(location: &str) -> Result<Registry, String> {
-    let config = mlops_cdf::CdfConfig::from_env(mlops_cdf::ENV_PREFIX).map_err(|e| e.to_string())?.ok_or_else(|| {
-        format!(
-            "a CDF store needs credentials: set {p}BASE_URL, {p}PROJECT, {p}TOKEN_URL, {p}CLIENT_ID and {p}CLIENT_SECRET (or {p}CLIENT_SECRET_FILE)",
-            p = mlops_cdf::ENV_PREFIX
-        )
-    })?;
-    let client = mlops_cdf::CdfClient::new(config).map_err(|e| e.to_string())?;
-    let store = mlops_cdf::CdfStore::from_url(client, location).map_err(|e| e.to_string())?;
-    Ok(Registry::new(Arc::new(store), location))
-}
-
-#[cfg(not(feature = "cdf"))]
-fn open_cdf(_location: &str) -> Result<Registry, String> {
-    Err("this build has no CDF support (build with the `cdf` feature)".into())
-}
-
-#[cfg(not(feature = "s3"))]
-fn open_s3(_location: &str, _rest: &str) -> Result<Registry, String> {
-    Err("this build has no S3 support (build with the `s3` feature)".into())
 }
 
 fn blob_path(digest: &str) -> StorePath {

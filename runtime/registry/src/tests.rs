@@ -19,7 +19,7 @@ fn artifact_folder() -> tempfile::TempDir {
 
 #[tokio::test]
 async fn upload_then_download_gives_the_same_files() {
-    let reg = Registry::open("memory://").expect("open");
+    let reg = Registry::memory();
     let folder = artifact_folder();
     let meta = BTreeMap::from([("rmse".to_string(), "2.4".to_string())]);
     let m = reg
@@ -41,7 +41,7 @@ async fn upload_then_download_gives_the_same_files() {
 
 #[tokio::test]
 async fn versions_count_up_per_model_and_env() {
-    let reg = Registry::open("memory://").expect("open");
+    let reg = Registry::memory();
     for want in 1..=3 {
         let m = reg
             .upload_version(&model(), Env::Dev, None, BTreeMap::new(), "t", &NoProgress)
@@ -62,7 +62,7 @@ async fn versions_count_up_per_model_and_env() {
 #[tokio::test]
 async fn concurrent_uploads_get_distinct_gap_free_versions() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let reg = Registry::open(&dir.path().display().to_string()).expect("open");
+    let reg = Registry::local(dir.path()).expect("open");
     let uploads = (0..8).map(|_| {
         let reg = reg.clone();
         tokio::spawn(async move {
@@ -80,7 +80,7 @@ async fn concurrent_uploads_get_distinct_gap_free_versions() {
 #[tokio::test]
 async fn a_tampered_blob_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let reg = Registry::open(&dir.path().display().to_string()).expect("open");
+    let reg = Registry::local(dir.path()).expect("open");
     let folder = artifact_folder();
     let m = reg
         .upload_version(&model(), Env::Dev, Some(folder.path()), BTreeMap::new(), "t", &NoProgress)
@@ -100,7 +100,7 @@ async fn a_tampered_blob_is_refused() {
 
 #[tokio::test]
 async fn a_manifest_pointing_outside_its_folder_is_refused() {
-    let reg = Registry::open("memory://").expect("open");
+    let reg = Registry::memory();
     let m = reg
         .upload_version(&model(), Env::Dev, None, BTreeMap::new(), "t", &NoProgress)
         .await
@@ -124,7 +124,7 @@ async fn symlinks_in_an_artifact_folder_are_refused() {
     std::os::unix::fs::symlink("/etc/passwd", folder.path().join("passwd")).expect("symlink");
     #[cfg(unix)]
     {
-        let reg = Registry::open("memory://").expect("open");
+        let reg = Registry::memory();
         let err = reg
             .upload_version(
                 &model(),
@@ -166,7 +166,7 @@ fn service_record(version: u64) -> ServiceRecord {
 
 #[tokio::test]
 async fn service_records_round_trip_and_alias() {
-    let reg = Registry::open("memory://").expect("open");
+    let reg = Registry::memory();
     let id: ExternalId = "well_log-prediction-dev-1".parse().expect("id");
     let record = service_record(1);
     reg.put_service(&record).await.expect("put");
@@ -184,8 +184,8 @@ async fn service_records_round_trip_and_alias() {
 #[tokio::test]
 async fn every_service_change_moves_the_change_token_and_watching_is_one_head() {
     let folder = tempfile::tempdir().expect("tempdir");
-    for location in ["memory://", &folder.path().display().to_string()] {
-        let reg = Registry::open(location).expect("open");
+    for reg in [Registry::memory(), Registry::local(folder.path()).expect("open")] {
+        let location = reg.location().to_string();
         assert_eq!(reg.services_change().await.expect("token"), None, "{location}: nothing yet");
         let mut seen: Vec<String> = Vec::new();
         let changed = |seen: &mut Vec<String>, token: Option<String>, what: &str| {
@@ -224,7 +224,7 @@ async fn every_service_change_moves_the_change_token_and_watching_is_one_head() 
 
 #[tokio::test]
 async fn predictions_are_stored_and_read_back_by_id() {
-    let reg = Registry::open("memory://").expect("open");
+    let reg = Registry::memory();
     let id = reg
         .put_prediction(&model(), Env::Dev, Bytes::from_static(b"{\"AC\":[1]}"))
         .await
@@ -232,10 +232,4 @@ async fn predictions_are_stored_and_read_back_by_id() {
     assert!(id.starts_with("predictions/well_log/dev/"), "{id}");
     assert_eq!(reg.get_prediction(&id).await.expect("get"), Bytes::from_static(b"{\"AC\":[1]}"));
     assert!(reg.get_prediction("blobs/../services/x").await.is_err());
-}
-
-#[test]
-fn unsupported_store_urls_are_named() {
-    let err = Registry::open("gs://bucket").expect_err("unsupported");
-    assert!(err.to_string().contains("`gs://` stores are not supported"), "{err}");
 }

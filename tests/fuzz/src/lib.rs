@@ -37,7 +37,7 @@ fn schemas() -> [Schema; 3] {
 fn check_payload(payload: &Payload) {
     if let Payload::Frame(frame) = payload {
         let rows: Vec<usize> =
-            frame.columns.iter().map(|c| mlops_server::codec::data_len(&c.data)).collect();
+            frame.columns.iter().map(|c| mlops_core::codec::data_len(&c.data)).collect();
         assert!(rows.windows(2).all(|w| w[0] == w[1]), "a frame with ragged columns: {rows:?}");
         for c in &frame.columns {
             if let Some(validity) = &c.validity {
@@ -63,10 +63,10 @@ pub fn settings(data: &[u8]) {
 
 /// A call's body: the seed's envelope, then its `data` per schema.
 pub fn envelope(data: &[u8]) {
-    let Ok(request) = mlops_server::codec::parse_request(data) else { return };
+    let Ok(request) = mlops_core::codec::parse_request(data) else { return };
     let Some(raw) = request.data else { return };
     for schema in schemas() {
-        if let Ok(payload) = mlops_server::codec::decode_data(raw, &schema) {
+        if let Ok(payload) = mlops_core::codec::decode_data(raw, &schema) {
             check_payload(&payload);
         }
     }
@@ -84,7 +84,7 @@ pub fn oip(data: &[u8]) {
         [] => return,
     };
     for schema in schemas() {
-        if let Ok((frame, _options)) = mlops_server::oip::decode(body, header_len, &schema) {
+        if let Ok((frame, _options)) = mlops_http::decode_infer_request(body, header_len, &schema) {
             check_payload(&Payload::Frame(frame));
         }
     }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use mlops_manifest::{Env, ModelName};
-use mlops_registry::{NoProgress, Registry};
+use mlops_registry::NoProgress;
 
 #[tokio::main]
 async fn main() {
@@ -15,7 +15,7 @@ async fn main() {
     let [_, store, model, count, tag] = &args[..] else {
         panic!("usage: upload-race <store> <model> <count> <tag>");
     };
-    let registry = Registry::open(store).expect("open the store");
+    let registry = mlops_tests::conformance::open_store(store);
     let model = ModelName::new(model.as_str()).expect("model name");
     let count: usize = count.parse().expect("count");
     let uploads: Vec<_> = (0..count)

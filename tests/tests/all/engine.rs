@@ -21,9 +21,9 @@ fn answer(p: Payload) -> Value {
 fn well_log_request() -> Payload {
     let body = std::fs::read(mlops_tests::example_dir().join("fixtures/predict.request.json"))
         .expect("fixture");
-    let req = mlops_server::codec::parse_request(&body).expect("request");
+    let req = mlops_core::codec::parse_request(&body).expect("request");
     let inputs = mlops_engine::Schema::Any;
-    mlops_server::codec::decode_data(req.data.expect("data"), &inputs).expect("decode")
+    mlops_core::codec::decode_data(req.data.expect("data"), &inputs).expect("decode")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -306,10 +306,9 @@ async fn train_writes_artifacts_into_its_writable_output_folder_only() {
     let d = deploy(&engine, &well_log, "well_log", limits, Some(&artifacts)).await;
     let body = std::fs::read(mlops_tests::example_dir().join("fixtures/training/fit.request.json"))
         .expect("fixture");
-    let req = mlops_server::codec::parse_request(&body).expect("request");
-    let data =
-        mlops_server::codec::decode_data(req.data.expect("data"), &mlops_engine::Schema::Any)
-            .expect("decode");
+    let req = mlops_core::codec::parse_request(&body).expect("request");
+    let data = mlops_core::codec::decode_data(req.data.expect("data"), &mlops_engine::Schema::Any)
+        .expect("decode");
     let out = tempfile::tempdir().expect("tempdir");
     let metadata = d.train(data, out.path()).await.expect("train");
     assert_eq!(metadata[0], ("rows".to_string(), "400".to_string()));

@@ -5,6 +5,8 @@
 mod cdf;
 mod engine;
 mod fuzz;
+mod layering;
 mod onnx_ops;
 mod openapi;
 mod registry;
+mod routes;

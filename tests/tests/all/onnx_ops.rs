@@ -30,13 +30,13 @@ async fn check_case(engine: &Engine, runner: &LoadedComponent, dir: &Path) -> Re
     .map_err(|e| format!("does not load: {e:#}"))?;
     let inputs = deployment.signature().map_or(Schema::Any, |s| s.inputs.clone());
     let body = std::fs::read(dir.join("request.json")).expect("request");
-    let request = mlops_server::codec::parse_request(&body).expect("request");
-    let payload = mlops_server::codec::decode_data(request.data.expect("data"), &inputs)
+    let request = mlops_core::codec::parse_request(&body).expect("request");
+    let payload = mlops_core::codec::decode_data(request.data.expect("data"), &inputs)
         .map_err(|e| format!("request refused: {e}"))?;
     let answer = deployment.predict(payload).await.map_err(|e| format!("call failed: {e}"))?;
     let Payload::Frame(_) = &answer else { return Err("answered a document".into()) };
     let got: Value =
-        serde_json::to_value(mlops_server::codec::PredictionJson(&answer)).expect("JSON");
+        serde_json::to_value(mlops_core::codec::PredictionJson(&answer)).expect("JSON");
     let expected = read_json(&dir.join("expected.json"));
     let mut worst = 0.0f64;
     for (column, want) in expected["columns"].as_object().expect("columns") {

@@ -3,8 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use mlops_server::auth::Access;
-use mlops_server::routes::ROUTES;
+use mlops_http::{Access, ROUTES};
 use serde_json::Value;
 
 #[test]

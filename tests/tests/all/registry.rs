@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use mlops_manifest::{Env, ModelId, ModelName};
-use mlops_registry::Registry;
-use mlops_tests::conformance::{Backend, run_all, s3_store, unique_prefix};
+use mlops_tests::conformance::{Backend, open_store, run_all, s3_store, unique_prefix};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_local_folder() {
@@ -54,7 +53,7 @@ async fn race(store_url: &str) {
         }
     }
     assert_eq!(claimed.keys().copied().collect::<Vec<_>>(), (1..=50).collect::<Vec<_>>());
-    let registry = Registry::open(store_url).expect("open");
+    let registry = open_store(store_url);
     let model = ModelName::new("racer").expect("name");
     assert_eq!(
         registry.versions(&model, Env::Dev).await.expect("versions"),

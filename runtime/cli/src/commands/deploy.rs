@@ -14,8 +14,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use mlops_manifest::{Env, ExternalId, ModelId, ModelSettings, ServiceKind, Version};
-use mlops_registry::{ArtifactManifest, LimitsRecord, Registry, SERVICE_FORMAT, ServiceRecord};
+use mlops_core::DeployPlan;
+use mlops_manifest::{Env, ModelId, ModelSettings, ServiceKind, Version};
+use mlops_registry::{ArtifactManifest, Registry};
 
 use crate::UsageError;
 use crate::commands::{local, serve};
@@ -120,19 +121,24 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         };
         let digest =
             registry.put_blob(bytes.clone()).await.context("cannot store the component")?;
-        let record =
-            service_record(model, env, args.service, &manifest, digest, bytes.len() as u64);
-        let pinned = record.external_id.clone();
-        // The pinned version first, then the alias in one atomic write:
-        // callers of the alias never find it missing.
-        registry.publish_service(&record).await.context("cannot record the service")?;
+        let plan =
+            DeployPlan::from_settings(model, env, args.service, manifest.version, digest, whoami());
+        let deployed = mlops_core::deploy(&registry, plan)
+            .await
+            .with_context(|| format!("{}: cannot record the service", model.model_name))?;
+        let pinned = &deployed.record.external_id;
         eprintln!(
             "{}: deployed {pinned} and {} → {}",
             model.model_name,
             pinned.alias(),
             manifest.model_id()
         );
-        prune(&registry, &pinned, model.models_to_keep).await?;
+        for old in &deployed.pruned {
+            eprintln!(
+                "{}: removed {old} (models_to_keep: {})",
+                model.model_name, model.models_to_keep
+            );
+        }
     }
     if args.serve {
         return serve::run(global, serve::Args { listen: args.listen }).await;
@@ -165,62 +171,4 @@ async fn plan(
     })?;
     eprintln!("{name}: using artifact version {id}");
     Ok(Artifacts::Existing(Box::new(manifest)))
-}
-
-fn service_record(
-    model: &ModelSettings,
-    env: Env,
-    kind: ServiceKind,
-    manifest: &ArtifactManifest,
-    component: String,
-    component_size: u64,
-) -> ServiceRecord {
-    let info = model.service_info(kind);
-    let mut metadata = info.metadata.clone();
-    metadata.insert("version".into(), manifest.version.to_string());
-    metadata.insert("model_id".into(), manifest.model_id().to_string());
-    ServiceRecord {
-        format: SERVICE_FORMAT.to_string(),
-        external_id: ExternalId::pinned(model.model_name.clone(), kind, env, manifest.version),
-        alias_of: None,
-        model: model.model_name.clone(),
-        service: kind,
-        env,
-        model_id: manifest.model_id(),
-        component,
-        component_size,
-        human_friendly_model_name: model.human_friendly_model_name.clone(),
-        description: info.description,
-        owner: info.owner,
-        metadata,
-        limits: LimitsRecord::from(&model.limits),
-        secrets: model.secrets.clone(),
-        prediction_files: model.prediction_files.clone(),
-        deployed: mlops_registry::now(),
-        deployed_by: whoami(),
-    }
-}
-
-/// Keeps the newest `keep` pinned services of `deployed`'s model, service
-/// and env (always including `deployed`), and deletes the older ones.
-/// Artifact versions are not touched.
-async fn prune(registry: &Registry, deployed: &ExternalId, keep: u32) -> anyhow::Result<()> {
-    let (records, _) =
-        registry.services().await.context("cannot list services to prune old versions")?;
-    let mut pinned: Vec<&ServiceRecord> = records
-        .iter()
-        .filter(|r| r.alias_of.is_none() && r.external_id.alias() == deployed.alias())
-        .collect();
-    pinned.sort_by_key(|r| std::cmp::Reverse(r.external_id.version));
-    for old in pinned.iter().skip(keep as usize) {
-        if &old.external_id == deployed {
-            continue;
-        }
-        registry
-            .delete_service(&old.external_id)
-            .await
-            .context("cannot delete an old service version")?;
-        eprintln!("{}: removed {} (models_to_keep: {keep})", old.model, old.external_id);
-    }
-    Ok(())
 }

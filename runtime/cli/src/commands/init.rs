@@ -324,7 +324,7 @@ async fn from_onnx(global: &GlobalArgs, file: &Path) -> anyhow::Result<Vec<(Stri
     })?;
     let inputs = deployment.signature().map_or(mlops_engine::Schema::Any, |s| s.inputs.clone());
     let data = serde_json::value::to_raw_value(&derived.request["data"])?;
-    let payload = mlops_server::codec::decode_data(&data, &inputs).map_err(anyhow::Error::msg)?;
+    let payload = mlops_core::codec::decode_data(&data, &inputs).map_err(anyhow::Error::msg)?;
     deployment.predict(payload).await.map_err(|e| {
         anyhow::anyhow!("{} loads, but a call with a sample row fails: {e}", file.display())
     })?;

@@ -3,13 +3,12 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
+use mlops_core::Service;
+use mlops_core::fixtures::{self, FixtureResult};
 use mlops_engine::{DeploymentSpec, Engine, LoadedComponent};
-use mlops_manifest::{Component, ExternalId, ModelId, ModelSettings, ServiceKind, Settings};
-use mlops_server::Service;
-use mlops_server::fixtures::{self, FixtureResult};
+use mlops_manifest::{Component, ModelId, ModelSettings, ServiceKind, Settings};
 
 use crate::UsageError;
 
@@ -206,15 +205,9 @@ pub async fn run_fixtures(
     // of dev, the seed's local convention.
     let local_id =
         ModelId { model: model.model_name.clone(), env: mlops_manifest::Env::Dev, version: 1 };
-    let service = Arc::new(Service::new(deployment, &local_id));
-    let training = match kind {
-        ServiceKind::Prediction => None,
-        ServiceKind::Training => {
-            Some(ExternalId::latest(model.model_name.clone(), kind, mlops_manifest::Env::Dev))
-        }
-    };
+    let service = Service::new(deployment, &local_id);
     eprintln!("{}: running {} {kind} fixture(s) in the sandbox", model.model_name, fixtures.len());
-    let results = fixtures::run_fixtures(&service, &fixtures, training.as_ref()).await;
+    let results = fixtures::run_fixtures(&service, &fixtures, kind).await;
     report(model, &results)
 }
 
@@ -237,7 +230,9 @@ fn report(model: &ModelSettings, results: &[FixtureResult]) -> anyhow::Result<()
     let failed: Vec<&FixtureResult> = results.iter().filter(|r| !r.passed()).collect();
     for r in results {
         let mark = if r.passed() { "ok  " } else { "FAIL" };
-        eprintln!("  {mark} {} (HTTP {})", r.name, r.status);
+        // The status a caller over HTTP would get.
+        let status = r.error.as_ref().map_or(200, mlops_http::status_of);
+        eprintln!("  {mark} {} (HTTP {status})", r.name);
         for d in r.differences.iter().take(20) {
             eprintln!("       {d}");
         }

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use mlops_server::{App, AppOptions, Auth, WatchOptions};
+use mlops_core::{Host, WatchOptions};
+use mlops_http::{App, AppOptions, Auth};
 
 use crate::UsageError;
 use crate::context::GlobalArgs;
@@ -68,9 +69,10 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         auth: Auth::new(args.admin_token.as_deref(), args.caller_token.as_deref()),
         header_timeout: seconds(args.header_timeout, "--header-timeout")?,
         body_timeout: seconds(args.body_timeout, "--body-timeout")?,
-        ..AppOptions::new(global.cache_dir().join("scratch"))
     };
-    let app = App::new(global.loader(registry.clone(), engine)?, options);
+    let host =
+        Host::new(global.loader(registry.clone(), engine)?, global.cache_dir().join("scratch"));
+    let app = App::new(host.clone(), options);
     // Listen at once: /healthz answers while the services load, and /readyz
     // says "loading" (503) until they have, so a load balancer or
     // Kubernetes sends no traffic to a host that is still compiling.
@@ -85,13 +87,13 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         "mlops-host: listening on http://{addr}; loading the services in {}",
         registry.location()
     );
-    let served = tokio::spawn(mlops_server::serve(
-        app.clone(),
+    let served = tokio::spawn(mlops_http::serve(
+        app,
         listener,
-        mlops_server::shutdown_signal(),
+        mlops_http::shutdown_signal(),
         Duration::from_secs(args.shutdown_grace),
     ));
-    match app.load_all().await {
+    match host.sync().await {
         Ok(report) => {
             tracing::info!(
                 store = %registry.location(),
@@ -119,7 +121,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
             watch.interval
         ),
     }
-    let watcher = app.spawn_watch(watch);
+    let watcher = host.spawn_watch(watch);
     let served = served.await;
     watcher.abort();
     served.context("the server task failed")?.context("the server failed")?;

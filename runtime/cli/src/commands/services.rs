@@ -93,11 +93,11 @@ pub async fn run(global: &GlobalArgs, cmd: Command) -> anyhow::Result<ExitCode> 
             if !yes {
                 return Err(UsageError(format!("add --yes to delete {external_id}")).into());
             }
-            registry.delete_service(&external_id).await?;
+            mlops_core::delete(&registry, &external_id).await?;
             eprintln!("deleted {external_id}");
         }
         Command::Redeploy { alias, version } => {
-            let record = registry.redeploy(&alias, version).await?;
+            let record = mlops_core::redeploy(&registry, &alias, version).await?;
             eprintln!(
                 "{alias} now runs {} (→ {})",
                 record.model_id,

@@ -116,7 +116,7 @@ async fn check_runtime(
 
 /// Checks every fixture pair in `dir` parses; returns how many there are.
 fn check_fixtures(dir: &Path) -> Result<usize, Vec<String>> {
-    let fixtures = mlops_server::fixtures::read_fixtures(dir).map_err(|e| vec![format!("{e}\n  hint: every <name>.request.json needs a <name>.expected.json beside it, both JSON")])?;
+    let fixtures = mlops_core::fixtures::read_fixtures(dir).map_err(|e| vec![format!("{e}\n  hint: every <name>.request.json needs a <name>.expected.json beside it, both JSON")])?;
     let mut problems = Vec::new();
     for f in &fixtures {
         if let Err(e) = serde_json::from_slice::<serde_json::Value>(&f.request) {

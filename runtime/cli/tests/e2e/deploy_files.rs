@@ -221,11 +221,8 @@ async fn the_kubernetes_manifests_agree_with_each_other_and_their_probes_answer(
     // The probes point at routes the server has and answer on a real serve
     // started with the manifests' arguments (on a local store and a free
     // loopback port instead of the cluster's).
-    let routes: Vec<&str> = mlops_server::routes::ROUTES
-        .iter()
-        .filter(|(m, _, _)| *m == "GET")
-        .map(|(_, p, _)| *p)
-        .collect();
+    let routes: Vec<&str> =
+        mlops_http::ROUTES.iter().filter(|(m, _, _)| *m == "GET").map(|(_, p, _)| *p).collect();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cmd = mlops_tests::host_command(
         crate::bin(),

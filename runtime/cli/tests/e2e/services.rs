@@ -517,48 +517,57 @@ async fn old_pinned_versions_go_beyond_models_to_keep() {
     );
 }
 
+/// `mlops-host deploy` and the admin API publish through one function: for
+/// the same model, version, component and settings they write equal
+/// records (the model's own limits, its size, its secrets and where its
+/// files go), apart from when and by whom.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_admin_api_deploys_from_parts_in_the_store() {
+async fn the_admin_api_and_the_cli_write_equal_service_records() {
     let h = Host::new();
-    let s = h.settings("well_log", &[], "");
-    h.ok(&["deploy", "-f", s.to_str().expect("utf-8")]);
-    h.ok(&[
-        "models",
-        "upload",
-        "well_log",
-        example_dir().join("artifacts").to_str().expect("utf-8"),
-    ]);
-    let record: Value =
-        serde_json::from_str(&h.ok(&["services", "get", "well_log-prediction-dev"])).expect("JSON");
-    let component = record["component"].as_str().expect("digest");
-    let host = h.serve(&[("MLOPS_ADMIN_TOKEN", "adm-zz")]);
-    let http = reqwest::Client::new();
-    let deploy = |body: Value| {
-        http.post(format!("{}/services", host.url)).bearer_auth("adm-zz").json(&body).send()
+    let extra = "human_friendly_model_name: Sonic slowness\nmodels_to_keep: 2\nsecrets: [WELL_KEY]\n\
+        info:\n  prediction:\n    description: AC from logs\n    owner: ds@example.com\n    metadata:\n      units: us/ft\n\
+        limits:\n  memory_mb: 96\n  timeout_ms: 1500\n  max_instances: 3\n  max_request_mb: 3\n\
+        prediction_files:\n  to: cdf\n  data_set: preds\n";
+    let s = h.settings("well_log", &[], extra);
+    let out = h
+        .cmd()
+        .env("MLOPS_SECRET_WELL_KEY", "k-1")
+        .args(["deploy", "-f", s.to_str().expect("utf-8")])
+        .output()
+        .expect("deploy");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let record = |id: &str| {
+        let mut r = h.json(&["services", "get", id]);
+        let o = r.as_object_mut().expect("a record");
+        assert!(o.remove("deployed").is_some() && o.remove("deployed_by").is_some(), "{id}");
+        r
     };
-    let resp = deploy(json!({ "model": "well_log", "env": "dev", "version": 2, "component": component, "description": "via the API" }))
+    let by_cli = (record("well_log-prediction-dev-1"), record("well_log-prediction-dev"));
+    assert_eq!(by_cli.0["limits"]["memory_bytes"], 96 << 20, "the settings' limits");
+    for id in ["well_log-prediction-dev", "well_log-prediction-dev-1"] {
+        h.ok(&["services", "delete", id, "--yes"]);
+    }
+
+    let host = h.serve(&[("MLOPS_ADMIN_TOKEN", "adm-zz")]);
+    let request = json!({
+        "model": "well_log", "env": "dev", "version": 1,
+        "component": by_cli.0["component"],
+        "human_friendly_model_name": "Sonic slowness",
+        "description": "AC from logs", "owner": "ds@example.com",
+        "metadata": { "units": "us/ft" },
+        "limits": { "memory_mb": 96, "timeout_ms": 1500, "max_instances": 3, "max_request_mb": 3 },
+        "secrets": ["WELL_KEY"],
+        "prediction_files": { "to": "cdf", "data_set": "preds" },
+        "models_to_keep": 2,
+    });
+    let resp = reqwest::Client::new()
+        .post(format!("{}/services", host.url))
+        .bearer_auth("adm-zz")
+        .json(&request)
+        .send()
         .await
         .expect("deploy");
     assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap_or_default());
-    assert_eq!(
-        model_id_of(&host, "well_log-prediction-dev").await.as_deref(),
-        Some("well_log/dev/2")
-    );
-    assert_eq!(
-        host.get("/services/well_log-prediction-dev-2").await.1["description"],
-        "via the API"
-    );
-
-    let missing =
-        deploy(json!({ "model": "well_log", "env": "dev", "version": 9, "component": component }))
-            .await
-            .expect("deploy");
-    assert_eq!(missing.status(), 400);
-    assert!(missing.text().await.unwrap_or_default().contains("well_log/dev/9 does not exist"));
-    let no_blob = deploy(
-        json!({ "model": "well_log", "env": "dev", "version": 2, "component": "0".repeat(64) }),
-    )
-    .await
-    .expect("deploy");
-    assert_eq!(no_blob.status(), 400);
+    let by_api = (record("well_log-prediction-dev-1"), record("well_log-prediction-dev"));
+    assert_eq!(by_api, by_cli);
 }
