@@ -6,29 +6,17 @@ pub(super) fn data_set_json(ds: &Map<String, Value>) -> Value {
     Value::Object(ds.clone())
 }
 
-pub(super) fn resolve_data_sets(
-    data: &Data,
-    items: &[Value],
-) -> Result<(Vec<Option<i64>>, Vec<Value>), Reply> {
-    let mut ids = Vec::new();
-    let mut unknown = Vec::new();
-    for item in items {
-        let found = if let Some(id) = item.get("id") {
-            id.as_i64().filter(|id| data.data_sets.contains_key(id))
-        } else if let Some(x) = item.get("externalId").and_then(Value::as_str) {
+pub(super) fn resolve_data_sets(data: &Data, items: &[Value]) -> Resolved {
+    resolve_items(
+        items,
+        |id| data.data_sets.contains_key(&id),
+        |x| {
             data.data_sets
                 .values()
                 .find(|d| d["externalId"] == json!(x))
                 .and_then(|d| d["id"].as_i64())
-        } else {
-            return Err(bad("each item needs an id or an externalId"));
-        };
-        if found.is_none() {
-            unknown.push(item.clone());
-        }
-        ids.push(found);
-    }
-    Ok((ids, unknown))
+        },
+    )
 }
 
 pub(super) fn create_data_sets(data: &mut Data, body: &Value) -> Answer {

@@ -168,26 +168,12 @@ pub(super) fn create_file(
 
 /// Resolves `{"id"}` / `{"externalId"}` items to file ids; unknown ones
 /// are listed.
-pub(super) fn resolve(
-    data: &Data,
-    items: &[Value],
-) -> Result<(Vec<Option<i64>>, Vec<Value>), Reply> {
-    let mut ids = Vec::new();
-    let mut unknown = Vec::new();
-    for item in items {
-        let found = if let Some(id) = item.get("id") {
-            id.as_i64().filter(|id| data.files.contains_key(id))
-        } else if let Some(x) = item.get("externalId").and_then(Value::as_str) {
-            data.files.values().find(|f| f.external_id() == Some(x)).map(|f| f.id)
-        } else {
-            return Err(bad("each item needs an id or an externalId"));
-        };
-        if found.is_none() {
-            unknown.push(item.clone());
-        }
-        ids.push(found);
-    }
-    Ok((ids, unknown))
+pub(super) fn resolve(data: &Data, items: &[Value]) -> Resolved {
+    resolve_items(
+        items,
+        |id| data.files.contains_key(&id),
+        |x| data.files.values().find(|f| f.external_id() == Some(x)).map(|f| f.id),
+    )
 }
 
 pub(super) fn complete_multipart(state: &State, data: &mut Data, body: &Value) -> Answer {

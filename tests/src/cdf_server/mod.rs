@@ -546,6 +546,34 @@ async fn token_endpoint(state: &State, req: Request<Incoming>) -> Reply {
 
 type Answer = Result<Reply, Reply>;
 
+/// Resource ids for `{"id"}` / `{"externalId"}` items (`None` for unknown
+/// ones), and the unknown items.
+type Resolved = Result<(Vec<Option<i64>>, Vec<Value>), Reply>;
+
+/// Resolves items by id (`known`) or external id (`by_external_id`).
+fn resolve_items(
+    items: &[Value],
+    known: impl Fn(i64) -> bool,
+    by_external_id: impl Fn(&str) -> Option<i64>,
+) -> Resolved {
+    let mut ids = Vec::new();
+    let mut unknown = Vec::new();
+    for item in items {
+        let found = if let Some(id) = item.get("id") {
+            id.as_i64().filter(|id| known(*id))
+        } else if let Some(x) = item.get("externalId").and_then(Value::as_str) {
+            by_external_id(x)
+        } else {
+            return Err(bad("each item needs an id or an externalId"));
+        };
+        if found.is_none() {
+            unknown.push(item.clone());
+        }
+        ids.push(found);
+    }
+    Ok((ids, unknown))
+}
+
 pub(super) fn bad(message: impl AsRef<str>) -> Reply {
     api_error(StatusCode::BAD_REQUEST, message.as_ref())
 }
