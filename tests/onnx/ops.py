@@ -102,6 +102,17 @@ def rows(n, width, dtype=np.float32, scale=2.0, integers=False):
 
 # ---------------------------------------------------------------- trees
 
+NODE_FIELDS = ["treeids", "nodeids", "featureids", "modes", "values", "truenodeids", "falsenodeids",
+               "missing_value_tracks_true"]
+
+
+def add_node(a, *values):
+    """Appends one node (tree, node, feature, mode, value, true, false,
+    missing-tracks-true) to the `nodes_*` attributes in `a`."""
+    for field, value in zip(NODE_FIELDS, values, strict=True):
+        a["nodes_" + field].append(value)
+
+
 def tree_attrs(kind, trees, targets_or_classes, as_tensor=False):
     """A small forest: trees of depth 2 with mixed modes. kind: target|class."""
     modes_cycle = ["BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE", "BRANCH_GT", "BRANCH_EQ", "BRANCH_NEQ"]
@@ -111,23 +122,10 @@ def tree_attrs(kind, trees, targets_or_classes, as_tensor=False):
     for t in range(trees):
         # node 0 splits, children 1 and 2 split, 3..6 are leaves
         for node, (feature, true_id, false_id) in enumerate([(t % 3, 1, 2), ((t + 1) % 3, 3, 4), ((t + 2) % 3, 5, 6)]):
-            a["nodes_treeids"].append(t)
-            a["nodes_nodeids"].append(node)
-            a["nodes_featureids"].append(feature)
-            a["nodes_modes"].append(modes_cycle[(t + node) % 6])
-            a["nodes_values"].append(float([0.0, 1.0, -1.0][node] + 0.5 * (t % 2)))
-            a["nodes_truenodeids"].append(true_id)
-            a["nodes_falsenodeids"].append(false_id)
-            a["nodes_missing_value_tracks_true"].append((t + node) % 2)
+            value = float([0.0, 1.0, -1.0][node] + 0.5 * (t % 2))
+            add_node(a, t, node, feature, modes_cycle[(t + node) % 6], value, true_id, false_id, (t + node) % 2)
         for leaf in range(3, 7):
-            a["nodes_treeids"].append(t)
-            a["nodes_nodeids"].append(leaf)
-            a["nodes_featureids"].append(0)
-            a["nodes_modes"].append("LEAF")
-            a["nodes_values"].append(0.0)
-            a["nodes_truenodeids"].append(0)
-            a["nodes_falsenodeids"].append(0)
-            a["nodes_missing_value_tracks_true"].append(0)
+            add_node(a, t, leaf, 0, "LEAF", 0.0, 0, 0, 0)
             for target in range(targets_or_classes):
                 a[f"{kind}_treeids"].append(t)
                 a[f"{kind}_nodeids"].append(leaf)
@@ -149,23 +147,11 @@ def deep_tree_attrs(trees, depth, mode, missing, seed_offset=0):
     for t in range(trees):
         # breadth-first numbering of a complete tree, leaves shallower on the right
         for node in range(2 ** depth - 1):
-            a["nodes_treeids"].append(t)
-            a["nodes_nodeids"].append(node)
-            a["nodes_featureids"].append(int(rng.integers(0, 3)))
-            a["nodes_modes"].append(mode)
-            a["nodes_values"].append(float(rng.integers(-3, 4)) / 2)
-            a["nodes_truenodeids"].append(2 * node + 1)
-            a["nodes_falsenodeids"].append(2 * node + 2)
-            a["nodes_missing_value_tracks_true"].append(int(missing and rng.random() < 0.5))
+            feature, value = int(rng.integers(0, 3)), float(rng.integers(-3, 4)) / 2
+            tracks = int(missing and rng.random() < 0.5)
+            add_node(a, t, node, feature, mode, value, 2 * node + 1, 2 * node + 2, tracks)
         for leaf in range(2 ** depth - 1, 2 ** (depth + 1) - 1):
-            a["nodes_treeids"].append(t)
-            a["nodes_nodeids"].append(leaf)
-            a["nodes_featureids"].append(0)
-            a["nodes_modes"].append("LEAF")
-            a["nodes_values"].append(0.0)
-            a["nodes_truenodeids"].append(0)
-            a["nodes_falsenodeids"].append(0)
-            a["nodes_missing_value_tracks_true"].append(0)
+            add_node(a, t, leaf, 0, "LEAF", 0.0, 0, 0, 0)
             a["target_treeids"].append(t)
             a["target_nodeids"].append(leaf)
             a["target_ids"].append(0)
