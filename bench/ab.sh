@@ -31,13 +31,8 @@ url="http://127.0.0.1:18185/services/well_log-prediction-dev/call"
 # point <binary> <label> <round>: serves with the binary, loads it, stops it.
 point() {
     local bin="$1" label="$2" round="$3" c threads
-    "$bin" serve --listen 127.0.0.1:18185 > "$work/$label-$round.log" 2>&1 &
-    local pid=$!
-    pids+=("$pid")
-    for _ in $(seq 1 2000); do
-        curl -sf -o /dev/null --data-binary "@$work/one.json" "$url" && break
-        sleep 0.005
-    done
+    start_server "$label-$round" "$url" "$work/one.json" "$bin" serve --listen 127.0.0.1:18185
+    local pid="$server_pid"
     for c in 1 32; do
         threads=$([ "$c" -eq 1 ] && echo 1 || echo 2)
         say "round $round: $label, wrk -c$c -t$threads -d${seconds}s"

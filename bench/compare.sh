@@ -59,25 +59,6 @@ say "mlops-host in-process"
     --request examples/well_log/fixtures/predict.request.json --rows 1,100,10000,100000 --no-http --format json > "$work/inproc.json"
 
 # --- HTTP --------------------------------------------------------------
-# start_server <name> <port> <url> <body> <command…>: starts it, times the
-# way to its first good prediction, leaves its pid in $server_pid.
-start_server() {
-    local name="$1" port="$2" url="$3" body="$4"
-    shift 4
-    local t0 t1
-    t0=$(date +%s%N)
-    "$@" > "$work/$name.log" 2>&1 &
-    server_pid=$!
-    pids+=("$server_pid")
-    for _ in $(seq 1 6000); do
-        if curl -sf -o /dev/null -H 'Content-Type: application/json' --data-binary "@$body" "$url"; then break; fi
-        sleep 0.005
-    done
-    curl -sf -o /dev/null -H 'Content-Type: application/json' --data-binary "@$body" "$url" \
-        || { say "$name did not start:"; tail -20 "$work/$name.log" >&2; exit 1; }
-    t1=$(date +%s%N)
-    echo $(( (t1 - t0) / 1000000 )) > "$work/start-ms-$name"
-}
 
 load() {
     local name="$1" url="$2" body="$3" c threads
@@ -92,17 +73,17 @@ load() {
 }
 
 url="http://127.0.0.1:18181/services/well_log-prediction-dev/call"
-start_server mlops 18181 "$url" "$work/one.json" "$host" serve --listen 127.0.0.1:18181
+start_server mlops "$url" "$work/one.json" "$host" serve --listen 127.0.0.1:18181
 load mlops "$url" "$work/one.json"
 
 url="http://127.0.0.1:18182/services/well_log-prediction-dev/call"
-start_server fastapi 18182 "$url" "$work/one.json" env MODEL_JSON="$artifact" \
+start_server fastapi "$url" "$work/one.json" env MODEL_JSON="$artifact" \
     "$venv/bin/uvicorn" --app-dir bench/peers fastapi_app:app --host 127.0.0.1 --port 18182 --workers 2 --log-level warning
 load fastapi "$url" "$work/one.json"
 
 "$venv/bin/python" bench/peers/mlflow_model.py "$artifact" "$work/mlflow-model" >/dev/null 2>&1
 url="http://127.0.0.1:18183/invocations"
-start_server mlflow 18183 "$url" "$work/one-mlflow.json" env PATH="$venv/bin:$PATH" MLFLOW_TRACKING_URI="file://$work/mlruns" \
+start_server mlflow "$url" "$work/one-mlflow.json" env PATH="$venv/bin:$PATH" MLFLOW_TRACKING_URI="file://$work/mlruns" \
     "$venv/bin/mlflow" models serve -m "$work/mlflow-model" --env-manager local -h 127.0.0.1 -p 18183 -w 2
 load mlflow "$url" "$work/one-mlflow.json"
 

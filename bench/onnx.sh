@@ -41,20 +41,6 @@ say "mlops-host in-process"
     --no-http --format json > "$work/inproc.json"
 
 # --- HTTP --------------------------------------------------------------
-# start_server <name> <url> <body> <command…>: starts it and waits for its
-# first good answer; leaves its pid in $server_pid.
-start_server() {
-    local name="$1" url="$2" body="$3"
-    shift 3
-    "$@" > "$work/$name.log" 2>&1 &
-    server_pid=$!
-    pids+=("$server_pid")
-    for _ in $(seq 1 6000); do
-        if curl -sf -o /dev/null -H 'Content-Type: application/json' --data-binary "@$body" "$url"; then return; fi
-        sleep 0.01
-    done
-    say "$name did not start:"; tail -20 "$work/$name.log" >&2; exit 1
-}
 
 load() {
     local name="$1" url="$2" rows
