@@ -3,7 +3,7 @@
 # the machine's drift falls on both alike: the example deployed once into
 # one store, then for each round each binary serves it in turn and wrk
 # loads it at c=1 and c=32 (1-row request). Writes
-# bench/results/ab-<date>.json and .md with every round and the medians.
+# bench/results/ab/<date>.json and .md with every round and the medians.
 #
 #   bench/ab.sh <before-binary> <after-binary> [rounds, default 5]
 #
@@ -70,7 +70,7 @@ for label in ("before", "after"):
             "median_p50_us": statistics.median(r["p50"] for r in runs),
             "median_p99_us": statistics.median(r["p99"] for r in runs),
         }
-json.dump(out, open(f"bench/results/ab-{date}.json", "w"), indent=2)
+json.dump(out, open(f"bench/results/ab/{date}.json", "w"), indent=2)
 p = out["points"]
 lines = [f"Measured {date} by `bench/ab.sh`: {rounds} interleaved rounds, {seconds} s per point, 1-row request; medians.", "",
          "| | c=1 p50 | c=1 req/s | c=32 req/s | c=32 p99 |", "|---|---|---|---|---|"]
@@ -81,7 +81,7 @@ ratio = p["after-c32"]["median_rps"] / p["before-c32"]["median_rps"]
 lines += ["", f"after / before at c=32: {ratio:.3f}×; every round (req/s, before → after): " +
           ", ".join(f"{b['requests_per_sec']:,.0f} → {a['requests_per_sec']:,.0f}"
                     for b, a in zip(p["before-c32"]["runs"], p["after-c32"]["runs"]))]
-open(f"bench/results/ab-{date}.md", "w").write("\n".join(lines) + "\n")
+open(f"bench/results/ab/{date}.md", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
-say "wrote bench/results/ab-$date.json and .md"
+say "wrote bench/results/ab/$date.json and .md"

@@ -77,6 +77,12 @@ fn the_readme_shows_the_latest_comparison() {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .filter(|p| {
+            // Only the comparison script's own tables are named by date alone.
+            p.file_stem().and_then(|s| s.to_str()).is_some_and(|s| {
+                s.len() == 10 && s.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+            })
+        })
         .collect();
     tables.sort();
     let latest = tables.last().expect("a results table in bench/results");

@@ -101,7 +101,10 @@ pub struct InProcess {
     pub predict: Stats,
     /// Mean time per phase, µs.
     pub phases_mean_us: BTreeMap<&'static str, f64>,
-    /// Sum of the phase means over the mean end-to-end time.
+    /// The median over calls of the phases' sum over that call's
+    /// end-to-end time: a call preempted between two phases (a scheduler
+    /// stall shows as a millisecond outlier) does not skew it as a ratio of
+    /// means would.
     pub phases_over_end_to_end: f64,
     pub phases: BTreeMap<&'static str, Stats>,
 }
@@ -248,6 +251,7 @@ impl Bench {
         let mut per_phase: Vec<Vec<Duration>> = vec![Vec::with_capacity(samples); names.len()];
         let mut totals = Vec::with_capacity(samples);
         let mut predicts = Vec::with_capacity(samples);
+        let mut covered = Vec::with_capacity(samples);
         let run_started = Instant::now();
         for _ in 0..samples {
             let mut times = CallTimes::default();
@@ -256,7 +260,8 @@ impl Bench {
                 .call_timed(&entry, &self.id, body, Some(&mut times))
                 .await
                 .context("the model refused the benchmark request")?;
-            totals.push(started.elapsed());
+            let total = started.elapsed();
+            totals.push(total);
             std::hint::black_box(envelope);
             let engine = times.engine;
             predicts.push(engine.total());
@@ -271,22 +276,24 @@ impl Bench {
                 engine.join,
                 times.encode,
             ];
+            let sum: Duration = measured.iter().sum();
+            covered.push(sum.as_secs_f64() / total.as_secs_f64().max(f64::MIN_POSITIVE));
             for (bucket, d) in per_phase.iter_mut().zip(measured) {
                 bucket.push(d);
             }
         }
+        covered.sort_by(f64::total_cmp);
         let elapsed = run_started.elapsed();
         let end_to_end = Stats::of(totals);
         let phases: BTreeMap<&'static str, Stats> =
             names.iter().zip(per_phase).map(|(n, d)| (*n, Stats::of(d))).collect();
         let phases_mean_us: BTreeMap<&'static str, f64> =
             phases.iter().map(|(n, s)| (*n, s.mean)).collect();
-        let sum: f64 = phases_mean_us.values().sum();
         Ok(InProcess {
             rows,
             samples,
             calls_per_second: samples as f64 / elapsed.as_secs_f64(),
-            phases_over_end_to_end: sum / end_to_end.mean,
+            phases_over_end_to_end: covered.get(covered.len() / 2).copied().unwrap_or(0.0),
             end_to_end,
             predict: Stats::of(predicts),
             phases_mean_us,
