@@ -84,8 +84,8 @@ impl App {
     {
         let (parts, body) = req.into_parts();
         let path = parts.uri.path();
-        let route = match route(&parts.method, path) {
-            Ok(r) => r,
+        let (route, access) = match route(&parts.method, path) {
+            Ok(matched) => matched,
             Err(Miss::MethodNotAllowed) => {
                 let method = parts.method.to_string();
                 return Failure::MethodNotAllowed { method, path: path.to_string() }
@@ -96,7 +96,7 @@ impl App {
             }
         };
         let style = if route.is_oip() { Style::Oip } else { Style::Envelope };
-        if let Err(refused) = self.0.options.auth.check(&parts.headers, route.access()) {
+        if let Err(refused) = self.0.options.auth.check(&parts.headers, access) {
             return refused.respond(style, None);
         }
         let answer = match route {

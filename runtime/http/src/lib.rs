@@ -29,5 +29,5 @@ pub use app::{App, AppOptions, BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT};
 pub use auth::{Access, Auth};
 pub use error::status_of;
 pub use oip::decode as decode_infer_request;
-pub use routes::ROUTES;
+pub use routes::{Endpoint, ROUTES};
 pub use serve::{serve, shutdown_signal};

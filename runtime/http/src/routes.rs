@@ -1,29 +1,62 @@
-//! The HTTP routes, in one table (documented in `openapi.yaml`; a test
-//! keeps the two the same) and a matcher.
+//! The HTTP routes, in one table that the router matches against (so the
+//! router serves exactly what the table lists), documented in
+//! `openapi.yaml` (a test keeps the two the same, both ways).
 
 use hyper::Method;
 
 use crate::auth::Access;
 
-/// Every route: method, OpenAPI path template, who may use it.
-pub const ROUTES: &[(&str, &str, Access)] = &[
-    ("GET", "/healthz", Access::Open),
-    ("GET", "/readyz", Access::Open),
-    ("GET", "/metrics", Access::Open),
-    ("GET", "/services", Access::Caller),
-    ("POST", "/services", Access::Admin),
-    ("GET", "/services/{external_id}", Access::Caller),
-    ("DELETE", "/services/{external_id}", Access::Admin),
-    ("POST", "/services/{external_id}/call", Access::Caller),
-    ("POST", "/services/{external_id}/redeploy", Access::Admin),
-    ("GET", "/v2/health/live", Access::Open),
-    ("GET", "/v2/health/ready", Access::Open),
-    ("GET", "/v2/models/{name}", Access::Caller),
-    ("GET", "/v2/models/{name}/ready", Access::Caller),
-    ("POST", "/v2/models/{name}/infer", Access::Caller),
-    ("GET", "/v2/models/{name}/versions/{version}", Access::Caller),
-    ("GET", "/v2/models/{name}/versions/{version}/ready", Access::Caller),
-    ("POST", "/v2/models/{name}/versions/{version}/infer", Access::Caller),
+/// One route: method, OpenAPI path template, who may use it.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint {
+    pub method: &'static str,
+    /// `{name}` segments are parameters.
+    pub path: &'static str,
+    pub access: Access,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Healthz,
+    Readyz,
+    Metrics,
+    ListServices,
+    Deploy,
+    GetService,
+    DeleteService,
+    Call,
+    Redeploy,
+    Live,
+    Ready,
+    ModelMetadata,
+    ModelReady,
+    Infer,
+}
+
+const fn at(method: &'static str, path: &'static str, access: Access, kind: Kind) -> Endpoint {
+    Endpoint { method, path, access, kind }
+}
+
+/// Every route the server has.
+pub const ROUTES: &[Endpoint] = &[
+    at("GET", "/healthz", Access::Open, Kind::Healthz),
+    at("GET", "/readyz", Access::Open, Kind::Readyz),
+    at("GET", "/metrics", Access::Open, Kind::Metrics),
+    at("GET", "/services", Access::Caller, Kind::ListServices),
+    at("POST", "/services", Access::Admin, Kind::Deploy),
+    at("GET", "/services/{external_id}", Access::Caller, Kind::GetService),
+    at("DELETE", "/services/{external_id}", Access::Admin, Kind::DeleteService),
+    at("POST", "/services/{external_id}/call", Access::Caller, Kind::Call),
+    at("POST", "/services/{external_id}/redeploy", Access::Admin, Kind::Redeploy),
+    at("GET", "/v2/health/live", Access::Open, Kind::Live),
+    at("GET", "/v2/health/ready", Access::Open, Kind::Ready),
+    at("GET", "/v2/models/{name}", Access::Caller, Kind::ModelMetadata),
+    at("GET", "/v2/models/{name}/ready", Access::Caller, Kind::ModelReady),
+    at("POST", "/v2/models/{name}/infer", Access::Caller, Kind::Infer),
+    at("GET", "/v2/models/{name}/versions/{version}", Access::Caller, Kind::ModelMetadata),
+    at("GET", "/v2/models/{name}/versions/{version}/ready", Access::Caller, Kind::ModelReady),
+    at("POST", "/v2/models/{name}/versions/{version}/infer", Access::Caller, Kind::Infer),
 ];
 
 /// A matched route with its path parameters.
@@ -58,17 +91,6 @@ impl Route<'_> {
                 | Route::Infer { .. }
         )
     }
-
-    /// Who may use the route (from [`ROUTES`]).
-    pub fn access(&self) -> Access {
-        match self {
-            Route::Healthz | Route::Readyz | Route::Metrics | Route::Live | Route::Ready => {
-                Access::Open
-            }
-            Route::Deploy | Route::DeleteService(_) | Route::Redeploy(_) => Access::Admin,
-            _ => Access::Caller,
-        }
-    }
 }
 
 /// Why no route matched.
@@ -78,56 +100,108 @@ pub enum Miss {
     MethodNotAllowed,
 }
 
-/// Matches a request line.
-pub fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, Miss> {
-    let segments: Vec<&'a str> = path.trim_matches('/').split('/').collect();
-    let get = method == Method::GET;
-    let post = method == Method::POST;
-    let delete = method == Method::DELETE;
-    let pick = |ok: bool, r: Route<'a>| if ok { Ok(r) } else { Err(Miss::MethodNotAllowed) };
-    match segments.as_slice() {
-        ["healthz"] => pick(get, Route::Healthz),
-        ["readyz"] => pick(get, Route::Readyz),
-        ["metrics"] => pick(get, Route::Metrics),
-        ["services"] if post => Ok(Route::Deploy),
-        ["services"] => pick(get, Route::ListServices),
-        ["services", id] if delete => Ok(Route::DeleteService(id)),
-        ["services", id] => pick(get, Route::GetService(id)),
-        ["services", id, "call"] => pick(post, Route::Call(id)),
-        ["services", id, "redeploy"] => pick(post, Route::Redeploy(id)),
-        ["v2", "health", "live"] => pick(get, Route::Live),
-        ["v2", "health", "ready"] => pick(get, Route::Ready),
-        ["v2", "models", name] => pick(get, Route::ModelMetadata { name, version: None }),
-        ["v2", "models", name, "ready"] => pick(get, Route::ModelReady { name, version: None }),
-        ["v2", "models", name, "infer"] => pick(post, Route::Infer { name, version: None }),
-        ["v2", "models", name, "versions", v] => {
-            pick(get, Route::ModelMetadata { name, version: Some(v) })
+impl Endpoint {
+    /// The path's parameters (at most two) if `segments` fit the template.
+    fn params<'a>(&self, segments: &[&'a str]) -> Option<[Option<&'a str>; 2]> {
+        let mut params = [None, None];
+        let mut n = 0;
+        let mut template = self.path.trim_start_matches('/').split('/');
+        for segment in segments {
+            let part = template.next()?;
+            if part.starts_with('{') {
+                *params.get_mut(n)? = Some(*segment);
+                n += 1;
+            } else if part != *segment {
+                return None;
+            }
         }
-        ["v2", "models", name, "versions", v, "ready"] => {
-            pick(get, Route::ModelReady { name, version: Some(v) })
-        }
-        ["v2", "models", name, "versions", v, "infer"] => {
-            pick(post, Route::Infer { name, version: Some(v) })
-        }
-        _ => Err(Miss::NotFound),
+        template.next().is_none().then_some(params)
     }
+
+    fn route<'a>(&self, [first, second]: [Option<&'a str>; 2]) -> Route<'a> {
+        let id = first.unwrap_or_default();
+        match self.kind {
+            Kind::Healthz => Route::Healthz,
+            Kind::Readyz => Route::Readyz,
+            Kind::Metrics => Route::Metrics,
+            Kind::ListServices => Route::ListServices,
+            Kind::Deploy => Route::Deploy,
+            Kind::GetService => Route::GetService(id),
+            Kind::DeleteService => Route::DeleteService(id),
+            Kind::Call => Route::Call(id),
+            Kind::Redeploy => Route::Redeploy(id),
+            Kind::Live => Route::Live,
+            Kind::Ready => Route::Ready,
+            Kind::ModelMetadata => Route::ModelMetadata { name: id, version: second },
+            Kind::ModelReady => Route::ModelReady { name: id, version: second },
+            Kind::Infer => Route::Infer { name: id, version: second },
+        }
+    }
+}
+
+/// Matches a request line against [`ROUTES`]: the route and who may use it.
+pub fn route<'a>(method: &Method, path: &'a str) -> Result<(Route<'a>, Access), Miss> {
+    let segments: Vec<&'a str> = path.trim_matches('/').split('/').collect();
+    let mut path_known = false;
+    for endpoint in ROUTES {
+        let Some(params) = endpoint.params(&segments) else { continue };
+        path_known = true;
+        if endpoint.method == method.as_str() {
+            return Ok((endpoint.route(params), endpoint.access));
+        }
+    }
+    Err(if path_known { Miss::MethodNotAllowed } else { Miss::NotFound })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn filled(template: &str) -> String {
+        template
+            .replace("{external_id}", "m-prediction-dev")
+            .replace("{name}", "m-prediction-dev")
+            .replace("{version}", "1")
+    }
+
     #[test]
-    fn every_listed_route_matches_with_its_access() {
-        for (method, template, access) in ROUTES {
-            let path = template
-                .replace("{external_id}", "m-prediction-dev")
-                .replace("{name}", "m-prediction-dev")
-                .replace("{version}", "1");
-            let method: Method = method.parse().expect("method");
-            let matched = route(&method, &path).unwrap_or_else(|e| panic!("{template}: {e:?}"));
-            assert_eq!(matched.access(), *access, "{template}");
+    fn every_listed_route_matches_itself_and_only_its_methods() {
+        for e in ROUTES {
+            let path = filled(e.path);
+            let method: Method = e.method.parse().expect("method");
+            let (matched, access) =
+                route(&method, &path).unwrap_or_else(|m| panic!("{}: {m:?}", e.path));
+            assert_eq!(
+                (matched, access),
+                (
+                    e.route(
+                        e.params(&path.trim_matches('/').split('/').collect::<Vec<_>>())
+                            .expect("params")
+                    ),
+                    e.access
+                )
+            );
+            for other in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+                let listed = ROUTES.iter().any(|o| o.method == other && filled(o.path) == path);
+                let got = route(&other.parse().expect("method"), &path);
+                assert_eq!(got.is_ok(), listed, "{other} {path}");
+                if !listed {
+                    assert_eq!(got, Err(Miss::MethodNotAllowed), "{other} {path}");
+                }
+            }
         }
+    }
+
+    #[test]
+    fn parameters_come_from_the_path() {
+        assert_eq!(
+            route(&Method::POST, "/v2/models/a-prediction-dev/versions/7/infer"),
+            Ok((Route::Infer { name: "a-prediction-dev", version: Some("7") }, Access::Caller))
+        );
+        assert_eq!(
+            route(&Method::POST, "/services/x/call/"),
+            Ok((Route::Call("x"), Access::Caller))
+        );
     }
 
     #[test]
@@ -135,5 +209,6 @@ mod tests {
         assert_eq!(route(&Method::PUT, "/services/x/call"), Err(Miss::MethodNotAllowed));
         assert_eq!(route(&Method::GET, "/nope"), Err(Miss::NotFound));
         assert_eq!(route(&Method::GET, "/services/a/b/c"), Err(Miss::NotFound));
+        assert_eq!(route(&Method::GET, "/v2/models/a/versions"), Err(Miss::NotFound));
     }
 }

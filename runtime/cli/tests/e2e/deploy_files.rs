@@ -129,8 +129,8 @@ async fn the_kubernetes_manifests_agree_with_each_other_and_their_probes_answer(
     for (k, v) in service["spec"]["selector"].as_object().expect("selector") {
         assert_eq!(&labels[k], v, "the Service selects the pods by {k}");
     }
-    let replicas = deployment["spec"]["replicas"].as_u64().expect("replicas");
-    assert!(replicas >= 2, "a scale-out deployment runs more than one host");
+    // The README: "a Deployment of three pods".
+    assert_eq!(deployment["spec"]["replicas"].as_u64(), Some(3), "three pods");
 
     let containers = pod["spec"]["containers"].as_array().expect("containers");
     assert_eq!(containers.len(), 1);
@@ -191,6 +191,23 @@ async fn the_kubernetes_manifests_agree_with_each_other_and_their_probes_answer(
         .map(|m| m["mountPath"].as_str().expect("path"))
         .collect();
     assert!(mounts.contains(&cache_dir.as_str()), "the compile cache {cache_dir} is writable");
+    // A read-only root file system; the cache, the one writable place, is
+    // an emptyDir of the pod.
+    assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], Value::Bool(true));
+    let cache_volume = c["volumeMounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .find(|m| m["mountPath"] == cache_dir.as_str())
+        .and_then(|m| m["name"].as_str())
+        .expect("the cache mount's volume");
+    let volume = pod["spec"]["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["name"] == cache_volume)
+        .expect("the cache volume");
+    assert!(volume["emptyDir"].is_object(), "the cache is an emptyDir: {volume}");
 
     // envFrom names the ConfigMap and the Secret, whose keys mlops-host reads.
     let from: Vec<&str> = c["envFrom"]
@@ -222,7 +239,7 @@ async fn the_kubernetes_manifests_agree_with_each_other_and_their_probes_answer(
     // started with the manifests' arguments (on a local store and a free
     // loopback port instead of the cluster's).
     let routes: Vec<&str> =
-        mlops_http::ROUTES.iter().filter(|(m, _, _)| *m == "GET").map(|(_, p, _)| *p).collect();
+        mlops_http::ROUTES.iter().filter(|e| e.method == "GET").map(|e| e.path).collect();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cmd = mlops_tests::host_command(
         crate::bin(),
