@@ -159,6 +159,12 @@ impl Init<'_> {
     pub fn secret(&self, name: &str) -> Option<&str> {
         find_secret(self.secrets, name)
     }
+
+    /// The names of the secrets the host handed over: the declared ones it
+    /// has, nothing else.
+    pub fn secret_names(&self) -> impl Iterator<Item = &str> {
+        self.secrets.iter().map(|s| s.name.as_str())
+    }
 }
 
 /// What every call gets besides its data.
@@ -171,6 +177,12 @@ impl Context<'_> {
     /// The value of a secret the model declared, if the host has it.
     pub fn secret(&self, name: &str) -> Option<&str> {
         find_secret(self.secrets, name)
+    }
+
+    /// The names of the secrets the host handed over: the declared ones it
+    /// has, nothing else.
+    pub fn secret_names(&self) -> impl Iterator<Item = &str> {
+        self.secrets.iter().map(|s| s.name.as_str())
     }
 }
 

@@ -101,7 +101,9 @@ async fn a_guest_that_loops_forever_is_stopped_at_its_deadline_and_other_models_
     assert_eq!(err, CallError::Timeout { limit: Duration::from_millis(300) });
     assert!(err.to_string().contains("deadline of 300 ms"), "{err}");
     assert!(took >= Duration::from_millis(300), "stopped before its deadline: {took:?}");
-    assert!(took < Duration::from_secs(30), "not stopped: {took:?}");
+    // The README's claim: stopped within 100 ms past the deadline (the
+    // engine checks every 5 ms; 301 ms measured here).
+    assert!(took < Duration::from_millis(400), "not stopped in time: {took:?}");
     println!("a looping call was stopped after {took:?} (deadline 300 ms)");
 
     healthy.predict(well_log_request()).await.expect("another model still answers");
@@ -367,4 +369,78 @@ async fn a_caller_that_goes_away_mid_call_does_not_cost_the_warm_instance() {
         "the same instance, not a new one"
     );
     assert_eq!(d.stats().instances, 1);
+}
+
+/// The probe's file and network attacks are plain functions: run natively
+/// against a real file, folder and listener they succeed (so a failure in
+/// the sandbox is the sandbox's doing, not a broken probe), and the same
+/// code in the sandbox fails each with its own kind of error, and the
+/// listener is never reached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_works_natively_fails_in_the_sandbox_with_its_own_error() {
+    use probe_guest::attacks;
+
+    let outside = tempfile::tempdir().expect("tempdir");
+    let file = outside.path().join("host.txt");
+    std::fs::write(&file, "host data").expect("write");
+    let file = file.to_str().expect("utf-8").to_string();
+    let new_file = outside.path().join("new.txt").to_str().expect("utf-8").to_string();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let addr = listener.local_addr().expect("addr").to_string();
+
+    // Natively: every attack works.
+    let read = attacks::read(&file);
+    assert_eq!((read["ok"].as_bool(), read["content"].as_str()), (Some(true), Some("host data")));
+    assert_eq!(attacks::write(&new_file)["ok"], true);
+    std::fs::remove_file(&new_file).expect("the native write made the file");
+    let net = attacks::net(&addr, "localhost");
+    for part in ["tcp", "udp", "dns"] {
+        assert_eq!(net[part]["ok"], true, "natively {part}: {net}");
+    }
+    assert!(listener.accept().is_ok(), "the native connection reached the listener");
+
+    // In the sandbox: the same calls fail, each with its kind.
+    let engine = engine(None);
+    let probe = load(&engine, probe_wasm());
+    let artifacts = tempfile::tempdir().expect("tempdir");
+    std::fs::write(artifacts.path().join("init.txt"), "ok").expect("write");
+    let d = deploy(&engine, &probe, "probe", tight_limits(), Some(artifacts.path())).await;
+    let ask_probe = |v: Value| {
+        let d = d.clone();
+        async move { answer(d.predict(ask(v)).await.expect("the probe answers")) }
+    };
+    let sandboxed = [
+        (json!({"op": "read", "path": file}), "NotFound"),
+        (json!({"op": "write", "path": new_file}), "NotFound"),
+        (json!({"op": "write", "path": "/artifacts/init.txt"}), "PermissionDenied"),
+    ];
+    for (request, kind) in sandboxed {
+        let out = ask_probe(request.clone()).await;
+        assert_eq!(
+            (out["ok"].as_bool(), out["kind"].as_str()),
+            (Some(false), Some(kind)),
+            "{request}: {out}"
+        );
+    }
+    assert!(!std::path::Path::new(&new_file).exists(), "the sandboxed write reached the host");
+    assert_eq!(std::fs::read_to_string(artifacts.path().join("init.txt")).expect("read"), "ok");
+    let net = ask_probe(json!({"op": "net", "addr": addr, "host": "localhost"})).await;
+    // Sockets are refused by the host; a name lookup is refused too, which
+    // Rust's WASI resolver reports as a non-recoverable lookup failure.
+    let refused = [
+        ("tcp", "PermissionDenied", "Permission denied"),
+        ("udp", "PermissionDenied", "Permission denied"),
+        ("dns", "Uncategorized", "Non-recoverable error"),
+    ];
+    for (part, kind, says) in refused {
+        let got = &net[part];
+        assert_eq!(
+            (got["ok"].as_bool(), got["kind"].as_str()),
+            (Some(false), Some(kind)),
+            "{part}: {net}"
+        );
+        assert!(got["error"].as_str().is_some_and(|e| e.contains(says)), "{part}: {net}");
+    }
+    assert!(listener.accept().is_err(), "the guest's connection reached the listener");
 }

@@ -49,8 +49,10 @@ async fn hostile_guests_are_contained_each_with_its_own_error() {
     let log = host.drain_log().to_vec();
     let flood_calls = 1 + rounds;
     let lines = log.iter().filter(|l| l.contains("probe log line")).count();
-    assert!(lines <= 1000 * flood_calls, "{lines} flood lines logged for {flood_calls} calls");
-    assert!(log.iter().any(|l| l.contains("more than 1000 log lines in one call")));
+    assert_eq!(lines, 1000 * flood_calls, "flood lines logged for {flood_calls} calls");
+    let warnings =
+        log.iter().filter(|l| l.contains("more than 1000 log lines in one call")).count();
+    assert_eq!(warnings, flood_calls, "one warning per flooding call");
     // The leaks were masked in the log as in the answers.
     assert!(
         log.iter().any(|l| l.contains("the secret is [redacted]")),
@@ -205,14 +207,17 @@ async fn hostile_input_gets_a_4xx_that_names_the_limit() {
 
     // Slow clients are cut off: a head that never ends, a body that never comes.
     let addr = host.url.trim_start_matches("http://").to_string();
+    // Each is cut at its 1 s timeout (hyper checks the head timer on its
+    // own schedule: a margin of 1 s, not more).
     let (answer, took) = slow_client(&addr, "POST /services/x/call HTTP/1.1\r\nHost: x\r\n", b"");
-    assert!(took < Duration::from_secs(5), "a slow head held the connection {took:?}: {answer}");
+    let cut = Duration::from_secs(1)..Duration::from_secs(2);
+    assert!(cut.contains(&took), "a slow head held the connection {took:?}: {answer}");
     let (answer, took) = slow_client(
         &addr,
         &format!("POST {call} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"),
         b"{\"data\":",
     );
-    assert!(took < Duration::from_secs(5), "a slow body held the connection {took:?}");
+    assert!(cut.contains(&took), "a slow body held the connection {took:?}");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("did not arrive within 1.0 s"), "{answer}");
     // And the host is fine.

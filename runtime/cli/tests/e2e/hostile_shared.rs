@@ -36,10 +36,19 @@ pub fn settings(dir: &Path) -> PathBuf {
     path
 }
 
-/// `deploy` with the probe's secret set (the sandbox check needs it).
+/// Secrets set in the host's environment that no model declares: a host
+/// that handed every `MLOPS_SECRET_*` to every model would show them.
+pub const UNDECLARED: &[(&str, &str)] = &[
+    ("MLOPS_SECRET_OTHER_TOKEN", "undeclared-other-token-8d1f"),
+    ("MLOPS_SECRET_CDF_CLIENT_SECRET", "undeclared-cdf-secret-41c7"),
+];
+
+/// `deploy` with the probe's secret set (the sandbox check needs it), and
+/// the undeclared ones beside it.
 pub fn deploy(dir: &Path, args: &[&str]) {
     let out = host_command(crate::bin(), &dir.join("store"), &dir.join("cache"))
         .env("MLOPS_SECRET_API_KEY", MODEL_SECRET)
+        .envs(UNDECLARED.iter().copied())
         .arg("deploy")
         .args(args)
         .output()
@@ -52,6 +61,7 @@ pub fn deploy(dir: &Path, args: &[&str]) {
 pub fn serve(dir: &Path, extra: &[&str]) -> HostProcess {
     let mut cmd = host_command(crate::bin(), &dir.join("store"), &dir.join("cache"));
     cmd.env("MLOPS_SECRET_API_KEY", MODEL_SECRET)
+        .envs(UNDECLARED.iter().copied())
         .env("MLOPS_LOG", "info")
         .args(["serve", "--listen", "127.0.0.1:0", "--watch-interval", "0.2"])
         .args(extra);
@@ -128,39 +138,78 @@ pub fn attacks(trap_addr: &str) -> Vec<Attack> {
         a("stack overflow", json!({"op": "recurse"}), 500, &["stack overflow"]),
         a("panic", json!({"op": "panic", "message": "boom"}), 500, &["model crashed", "boom"]),
         a("unreachable", json!({"op": "trap"}), 500, &["reached `unreachable`"]),
-        a("division by zero", json!({"op": "divide"}), 500, &["attempt to divide by zero"]),
+        // The wasm instruction traps (no Rust check in the way) …
+        a("division by zero", json!({"op": "divide"}), 500, &["integer division by zero"]),
+        // … and Rust's own check panics.
+        a(
+            "checked division by zero",
+            json!({"op": "divide_checked"}),
+            500,
+            &["model crashed", "attempt to divide by zero"],
+        ),
         a(
             "gigantic output",
             json!({"op": "big", "mb": 8}),
             500,
             &["over its limit of 4 MiB", "limits.max_response_mb"],
         ),
-        a("read /etc/passwd", json!({"op": "read", "path": "/etc/passwd"}), 200, &["\"ok\":false"]),
+        // Outside the artifact folder nothing exists, a path that climbs
+        // out of it is refused, and inside it nothing can be written. (That the same calls succeed natively is checked in
+        // tests/tests/all/engine.rs.)
+        a(
+            "read /etc/passwd",
+            json!({"op": "read", "path": "/etc/passwd"}),
+            200,
+            &["\"ok\":false", "\"kind\":\"NotFound\""],
+        ),
         a(
             "read ../",
             json!({"op": "read", "path": "/artifacts/../../../../etc/passwd"}),
             200,
-            &["\"ok\":false"],
+            &["\"ok\":false", "\"kind\":\"PermissionDenied\""],
         ),
         a(
             "write the artifacts",
             json!({"op": "write", "path": "/artifacts/init.txt"}),
             200,
-            &["\"ok\":false"],
+            &["\"ok\":false", "\"kind\":\"PermissionDenied\""],
         ),
-        a("write /tmp", json!({"op": "write", "path": "/tmp/x"}), 200, &["\"ok\":false"]),
+        a(
+            "write /tmp",
+            json!({"op": "write", "path": "/tmp/x"}),
+            200,
+            &["\"ok\":false", "\"kind\":\"NotFound\""],
+        ),
         a(
             "network",
-            json!({"op": "net", "addr": trap_addr}),
+            json!({"op": "net", "addr": trap_addr, "host": "localhost"}),
             200,
-            &["\"tcp\":\"Err(", "\"udp\":\"Err(", "\"dns\":\"Err("],
+            &[
+                "\"tcp\":{\"ok\":false,\"kind\":\"PermissionDenied\",\"error\":\"Permission denied (os error 2)\"}",
+                "\"udp\":{\"ok\":false,\"kind\":\"PermissionDenied\",\"error\":\"Permission denied (os error 2)\"}",
+                "\"dns\":{\"ok\":false,\"kind\":\"Uncategorized\",\"error\":\"failed to lookup address information: Non-recoverable error\"}",
+            ],
         ),
         a("environment", json!({"op": "env"}), 200, &["\"vars\":0"]),
+        // Set in the host's environment (see `UNDECLARED`), not declared by
+        // the probe: asked for by name, or listed, it is not there.
         a(
             "undeclared secret",
+            json!({"op": "secret", "name": "OTHER_TOKEN"}),
+            200,
+            &["\"present\":false"],
+        ),
+        a(
+            "undeclared secret by name",
             json!({"op": "secret", "name": "CDF_CLIENT_SECRET"}),
             200,
             &["\"present\":false"],
+        ),
+        a(
+            "list the secrets",
+            json!({"op": "secret_names"}),
+            200,
+            &["\"call\":[\"API_KEY\"]", "\"init\":[\"API_KEY\"]"],
         ),
         a(
             "leak a secret",
@@ -188,6 +237,9 @@ pub async fn attack(client: &reqwest::Client, url: &str, a: &Attack) -> Result<(
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
     mlops_tests::secrets::assert_none_in(a.name, &text);
+    for (name, value) in UNDECLARED {
+        assert!(!text.contains(value), "{}: the answer has {name}'s value: {text}", a.name);
+    }
     if status != a.status || !a.says.iter().all(|w| text.contains(w)) {
         return Err(format!(
             "{}: want {} with {:?}, got {status}: {text}",

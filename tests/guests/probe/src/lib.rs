@@ -19,6 +19,8 @@ static CALLS: AtomicU64 = AtomicU64::new(0);
 
 pub struct Probe {
     init_mode: String,
+    /// The secrets `initialization` was handed, by name.
+    init_secrets: Vec<String>,
 }
 
 impl Model for Probe {
@@ -36,11 +38,18 @@ impl Model for Probe {
             "panic" => panic!("init.txt says panic"),
             _ => {}
         }
-        Ok(Probe { init_mode: mode })
+        let init_secrets = init.secret_names().map(str::to_string).collect();
+        Ok(Probe { init_mode: mode, init_secrets })
     }
 
     fn predict(&self, input: Payload, ctx: &Context<'_>) -> Result<Payload, ModelError> {
         let calls = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+        // Columns come back as they went in: the component-model boundary
+        // round trip (the `boundary` fuzz target).
+        let input = match input {
+            Payload::Frame(frame) => return Ok(Payload::Frame(frame)),
+            other => other,
+        };
         let req: Value = serde_json::from_str(input.json()?)
             .map_err(|e| ModelError::bad_input(format!("not JSON: {e}")))?;
         let op = req["op"].as_str().unwrap_or("count");
@@ -62,20 +71,8 @@ impl Model for Probe {
                     _ => ModelError::bad_input(message),
                 });
             }
-            "read" => {
-                let path = req["path"].as_str().unwrap_or("/etc/passwd");
-                match std::fs::read_to_string(path) {
-                    Ok(text) => json!({ "ok": true, "content": text }),
-                    Err(e) => json!({ "ok": false, "error": e.to_string() }),
-                }
-            }
-            "write" => {
-                let path = req["path"].as_str().unwrap_or("/artifacts/written.txt");
-                match std::fs::write(path, "probe was here") {
-                    Ok(()) => json!({ "ok": true }),
-                    Err(e) => json!({ "ok": false, "error": e.to_string() }),
-                }
-            }
+            "read" => attacks::read(req["path"].as_str().unwrap_or("/etc/passwd")),
+            "write" => attacks::write(req["path"].as_str().unwrap_or("/artifacts/written.txt")),
             "list" => {
                 let path = req["path"].as_str().unwrap_or("/");
                 match std::fs::read_dir(path) {
@@ -95,6 +92,12 @@ impl Model for Probe {
             "secret" => {
                 let value = ctx.secret(req["name"].as_str().unwrap_or(""));
                 json!({ "present": value.is_some(), "len": value.map(|v| v.len()) })
+            }
+            // Every secret this call and `initialization` were handed, by
+            // name: what a model gets besides what it asks for by name.
+            "secret_names" => {
+                let call: Vec<&str> = ctx.secret_names().collect();
+                json!({ "call": call, "init": self.init_secrets })
             }
             // Tries to leak a declared secret: logs it, prints it, then fails
             // with it in the message (`"how": "error"`) or panics with it.
@@ -128,24 +131,25 @@ impl Model for Probe {
             }
             // A WebAssembly `unreachable`: a trap with no panic message.
             "trap" => unreachable_trap(),
-            // Integer division by zero (Rust checks it and panics).
-            "divide" => json!({ "q": std::hint::black_box(1u64) / std::hint::black_box(0u64) }),
+            // Integer division by zero, as the wasm instruction: a trap.
+            // The divisor comes from the request (zero by default) so that the
+            // compiler cannot know it.
+            "divide" => json!({ "q": attacks::divide(1, req["by"].as_u64().unwrap_or(0)) }),
+            // Rust's own check of the same: a panic.
+            "divide_checked" => {
+                json!({ "q": std::hint::black_box(1u64) / std::hint::black_box(0u64) })
+            }
             // An answer of `mb` MiB.
             "big" => {
                 let mb = usize::try_from(req["mb"].as_u64().unwrap_or(1)).unwrap_or(usize::MAX);
                 Value::String("x".repeat(mb << 20))
             }
-            // Sockets: connect to `addr` over TCP, bind a UDP socket.
-            "net" => {
-                let addr = req["addr"].as_str().unwrap_or("127.0.0.1:80");
-                let tcp = std::net::TcpStream::connect(addr).map(|_| ()).map_err(|e| e.to_string());
-                let udp =
-                    std::net::UdpSocket::bind("0.0.0.0:0").map(|_| ()).map_err(|e| e.to_string());
-                let lookup = std::net::ToSocketAddrs::to_socket_addrs(&("example.com", 80))
-                    .map(|_| ())
-                    .map_err(|e| e.to_string());
-                json!({ "tcp": format!("{tcp:?}"), "udp": format!("{udp:?}"), "dns": format!("{lookup:?}") })
-            }
+            // Sockets: connect to `addr` over TCP, bind a UDP socket,
+            // look up `host`.
+            "net" => attacks::net(
+                req["addr"].as_str().unwrap_or("127.0.0.1:80"),
+                req["host"].as_str().unwrap_or("localhost"),
+            ),
             other => return Err(ModelError::bad_input(format!("unknown op `{other}`"))),
         };
         Ok(Payload::Json(out.to_string()))
@@ -209,6 +213,73 @@ fn recurse(depth: u64) -> u64 {
     }
     let frame = std::hint::black_box([depth; 32]);
     1 + recurse(depth - 1) + std::hint::black_box(frame[7] - depth)
+}
+
+/// The attacks that are plain functions, so that a test can run the same
+/// code outside the sandbox (where it must succeed) as inside it (where it
+/// must fail): each says `ok`, and on failure the error's kind and text.
+pub mod attacks {
+    use serde_json::{Value, json};
+
+    fn outcome<T>(result: std::io::Result<T>, ok: impl FnOnce(T) -> Value) -> Value {
+        match result {
+            Ok(v) => {
+                let mut out = json!({ "ok": true });
+                if let (Value::Object(o), Value::Object(extra)) = (&mut out, ok(v)) {
+                    o.extend(extra);
+                }
+                out
+            }
+            Err(e) => {
+                json!({ "ok": false, "kind": format!("{:?}", e.kind()), "error": e.to_string() })
+            }
+        }
+    }
+
+    /// Reads a file.
+    pub fn read(path: &str) -> Value {
+        outcome(std::fs::read_to_string(path), |text| json!({ "content": text }))
+    }
+
+    /// Writes a file.
+    pub fn write(path: &str) -> Value {
+        outcome(std::fs::write(path, "probe was here"), |()| json!({}))
+    }
+
+    /// Connects to `addr` over TCP, binds a UDP socket, looks `host` up.
+    pub fn net(addr: &str, host: &str) -> Value {
+        let tcp = outcome(std::net::TcpStream::connect(addr), |_| json!({}));
+        let udp = outcome(std::net::UdpSocket::bind("127.0.0.1:0"), |_| json!({}));
+        let dns = outcome(
+            std::net::ToSocketAddrs::to_socket_addrs(&(host, 80)),
+            |found| json!({ "addresses": found.count() }),
+        );
+        json!({ "tcp": tcp, "udp": udp, "dns": dns })
+    }
+
+    /// `a / b` as WebAssembly's `i64.div_u`, without Rust's check for zero:
+    /// on wasm32 a zero `b` traps in the instruction itself.
+    #[cfg(target_arch = "wasm32")]
+    #[inline(never)]
+    #[allow(unsafe_code, reason = "a hostile guest: the division must reach the wasm instruction")]
+    pub fn divide(a: u64, b: u64) -> u64 {
+        // SAFETY: none, on purpose: `b` may be zero. The promise removes
+        // Rust's check, so LLVM emits a bare `i64.div_u`, which traps on zero
+        // in the sandbox; that trap is what the host is tested on. `b` comes
+        // from the request and the function is not inlined, so the compiler
+        // cannot see the zero and do anything else with it (the hostile test
+        // fails if the call does not trap).
+        unsafe {
+            std::hint::assert_unchecked(b != 0);
+        }
+        a / b
+    }
+
+    /// Outside wasm: Rust's checked division (a zero `b` panics).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn divide(a: u64, b: u64) -> u64 {
+        a / b
+    }
 }
 
 mlops_sdk::export_model!(Probe);
