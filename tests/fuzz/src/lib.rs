@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use mlops_engine::{DataType, Field, Payload, Schema};
+use mlops_engine::{Column, ColumnData, DataType, Field, Frame, Payload, Schema};
 
 /// The schemas a request may meet: the example's declared columns, a JSON
 /// document, and "anything".
@@ -107,4 +107,100 @@ pub fn registry(data: &[u8]) {
     if let Ok(r) = mlops_registry::decode_service_record(data, &xid) {
         assert_eq!(r.external_id, xid, "a record for another service was accepted");
     }
+}
+
+/// Columns lowered into a guest and lifted back: the probe model echoes any
+/// frame, so what comes back must be what went in, bit for bit (NaN
+/// payloads, validity bitmaps, empty and non-ASCII strings included).
+pub fn boundary(data: &[u8]) {
+    let frame = frame_from(data);
+    let (runtime, deployment) = probe();
+    let answer = runtime
+        .block_on(deployment.predict(Payload::Frame(frame.clone())))
+        .unwrap_or_else(|e| panic!("the probe echoes any frame; it failed: {e}"));
+    let Payload::Frame(back) = answer else { panic!("a frame went in, a document came out") };
+    assert_eq!(back.columns.len(), frame.columns.len(), "columns lost or added");
+    for (sent, got) in frame.columns.iter().zip(&back.columns) {
+        assert_eq!(sent.name, got.name);
+        assert_eq!(sent.validity, got.validity, "column `{}`: validity changed", sent.name);
+        let same = match (&sent.data, &got.data) {
+            (ColumnData::F64(a), ColumnData::F64(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+            }
+            (a, b) => a == b,
+        };
+        assert!(same, "column `{}` changed crossing the boundary", sent.name);
+    }
+}
+
+/// Reads the fuzzer's bytes as a frame: up to 4 columns of one row count
+/// (up to 255), each f64 (any bit pattern), s64, bool or string, with or
+/// without a validity bitmap. Exhausted input reads as zeros.
+fn frame_from(data: &[u8]) -> Frame {
+    let mut bytes = data.iter().copied();
+    let mut next = move || bytes.next().unwrap_or(0);
+    let columns = usize::from(next() % 5);
+    let rows = usize::from(next());
+    let mut frame = Frame { columns: Vec::new() };
+    for i in 0..columns {
+        let kind = next();
+        let name_len = usize::from(next() % 8);
+        let name: Vec<u8> = (0..name_len).map(|_| next()).collect();
+        let name = format!("{}{i}", String::from_utf8_lossy(&name));
+        let data = match kind % 4 {
+            0 => ColumnData::F64(
+                (0..rows).map(|_| f64::from_le_bytes(std::array::from_fn(|_| next()))).collect(),
+            ),
+            1 => ColumnData::S64(
+                (0..rows).map(|_| i64::from_le_bytes(std::array::from_fn(|_| next()))).collect(),
+            ),
+            2 => ColumnData::Bool((0..rows).map(|_| next() & 1 == 1).collect()),
+            _ => ColumnData::String(
+                (0..rows)
+                    .map(|_| {
+                        let len = usize::from(next() % 12);
+                        let raw: Vec<u8> = (0..len).map(|_| next()).collect();
+                        String::from_utf8_lossy(&raw).into_owned()
+                    })
+                    .collect(),
+            ),
+        };
+        let validity = (kind & 0x80 != 0).then(|| (0..rows.div_ceil(8)).map(|_| next()).collect());
+        frame.columns.push(Column { name, data, validity });
+    }
+    frame
+}
+
+/// The probe model, deployed once per process, and a runtime to call it.
+fn probe() -> &'static (tokio::runtime::Runtime, mlops_engine::Deployment) {
+    static PROBE: std::sync::OnceLock<(tokio::runtime::Runtime, mlops_engine::Deployment)> =
+        std::sync::OnceLock::new();
+    PROBE.get_or_init(|| {
+        // The test suite's build names it; the fuzzer finds it where that
+        // build puts it (tests/fuzz/run builds it first).
+        let path = option_env!("PROBE_WASM").map(std::path::PathBuf::from).unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/guests/wasm32-wasip2/guest/probe_guest.wasm")
+        });
+        let bytes = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("the probe component {}: {e}", path.display()));
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        let engine = mlops_engine::Engine::new(mlops_engine::EngineConfig {
+            cache_dir: None,
+            ..mlops_engine::EngineConfig::default()
+        })
+        .expect("an engine");
+        let component = engine.load(&bytes).expect("the probe compiles");
+        let spec = mlops_engine::DeploymentSpec {
+            name: "probe (fuzz)".into(),
+            artifact_dir: None,
+            limits: mlops_manifest::Limits::default(),
+            secrets: Vec::new(),
+            profile: false,
+        };
+        let deployment =
+            runtime.block_on(engine.deploy(&component, spec)).expect("the probe starts");
+        (runtime, deployment)
+    })
 }

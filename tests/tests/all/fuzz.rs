@@ -1,7 +1,8 @@
-//! Replays every saved fuzz input — the seed corpus and each crash the
-//! fuzzers found (`tests/fuzz/regressions/<target>/`) — through the same
-//! functions the fuzz targets call, so a fixed crash stays fixed without
-//! nightly or libFuzzer.
+//! Replays every saved fuzz input — the seeds, the committed (minimised)
+//! corpus the fuzzers grew, and each crash they found
+//! (`tests/fuzz/regressions/<target>/`) — through the same functions the
+//! fuzz targets call, so a fixed crash stays fixed without nightly or
+//! libFuzzer.
 
 #[path = "../../fuzz/src/lib.rs"]
 mod targets;
@@ -11,7 +12,7 @@ use std::path::PathBuf;
 fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let mut out = Vec::new();
-    for dir in [root.join("seeds").join(target), root.join("regressions").join(target)] {
+    for dir in ["seeds", "corpus", "regressions"].map(|d| root.join(d).join(target)) {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for e in entries.flatten() {
             let path = e.path();
@@ -51,4 +52,9 @@ fn saved_oip_inputs_do_not_panic() {
 #[test]
 fn saved_registry_inputs_do_not_panic() {
     replay("registry", targets::registry);
+}
+
+#[test]
+fn saved_boundary_inputs_cross_into_the_guest_and_back_unchanged() {
+    replay("boundary", targets::boundary);
 }
