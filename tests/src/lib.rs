@@ -18,6 +18,23 @@ use std::time::Duration;
 use mlops_engine::{Deployment, DeploymentSpec, Engine, EngineConfig, LoadedComponent};
 use mlops_manifest::Limits;
 
+/// Skips `what` (a test, or the part of one that needs a tool) because of
+/// `why`, saying how to get the tool. In CI (`CI` set) nothing may be
+/// skipped: this fails instead. Elsewhere it says so on stderr past the
+/// test harness's capture (a person running the tests sees it even when
+/// the test passes) and records it in `target/test-skips.log`, which
+/// `tests/run` counts in its last line.
+pub fn skip(what: &str, why: &str) {
+    assert!(std::env::var_os("CI").is_none(), "{what}: {why} — nothing is skipped in CI");
+    let line = format!("SKIPPED {what}: {why}");
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "note: {line}");
+    let log = repo_root().join("target/test-skips.log");
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
+        let _ = writeln!(f, "{line}");
+    }
+}
+
 /// The well-log example component.
 pub fn well_log_wasm() -> &'static Path {
     Path::new(env!("WELL_LOG_WASM"))
