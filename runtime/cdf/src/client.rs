@@ -102,13 +102,17 @@ impl CdfConfig {
         }
     }
 
-    /// Reads `<prefix>BASE_URL`, `PROJECT`, `TOKEN_URL`, `CLIENT_ID`,
-    /// `CLIENT_SECRET` (or `CLIENT_SECRET_FILE`, a file holding it), `SCOPES`
-    /// (space- or comma-separated) and `AUDIENCE`. `Ok(None)` when none is
-    /// set; an error naming what is missing when only some are.
-    pub fn from_env(prefix: &str) -> Result<Option<CdfConfig>, CdfError> {
-        let var =
-            |name: &str| std::env::var(format!("{prefix}{name}")).ok().filter(|v| !v.is_empty());
+    /// From variables `lookup` gives (the binary passes the process
+    /// environment; the library reads none): `<prefix>BASE_URL`, `PROJECT`,
+    /// `TOKEN_URL`, `CLIENT_ID`, `CLIENT_SECRET` (or `CLIENT_SECRET_FILE`, a
+    /// file holding it), `SCOPES` (space- or comma-separated) and
+    /// `AUDIENCE`. `Ok(None)` when none is set; an error naming what is
+    /// missing when only some are.
+    pub fn from_vars(
+        prefix: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<CdfConfig>, CdfError> {
+        let var = |name: &str| lookup(&format!("{prefix}{name}")).filter(|v| !v.is_empty());
         // Configured at all: any of the connection or credential variables.
         let optional = |n: &&&str| matches!(**n, "SCOPES" | "AUDIENCE");
         if crate::ENV_KEYS.iter().filter(|n| !optional(n)).all(|n| var(n).is_none()) {

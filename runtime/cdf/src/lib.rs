@@ -22,7 +22,7 @@ pub use store::{CdfStore, DEFAULT_DATA_SET, SIZE_KEY};
 /// client (`MLOPS_CDF_BASE_URL`, `MLOPS_CDF_CLIENT_SECRET`, …).
 pub const ENV_PREFIX: &str = "MLOPS_CDF_";
 
-/// The variables [`CdfConfig::from_env`] reads, after the prefix: the
+/// The variables [`CdfConfig::from_vars`] reads, after the prefix: the
 /// connection and credentials first, then the optional `SCOPES` and
 /// `AUDIENCE`.
 pub const ENV_KEYS: &[&str] = &[

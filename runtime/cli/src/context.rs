@@ -125,7 +125,7 @@ impl PredictionSink for NoCdfCredentials {
 
 /// The host's CDF client, from `MLOPS_CDF_*`; `None` when none is set.
 pub fn cdf_client() -> anyhow::Result<Option<mlops_cdf::CdfClient>> {
-    match mlops_cdf::CdfConfig::from_env(mlops_cdf::ENV_PREFIX)? {
+    match mlops_cdf::CdfConfig::from_vars(mlops_cdf::ENV_PREFIX, |k| std::env::var(k).ok())? {
         Some(config) => Ok(Some(mlops_cdf::CdfClient::new(config)?)),
         None => Ok(None),
     }

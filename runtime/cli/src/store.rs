@@ -71,7 +71,7 @@ fn s3(rest: &str) -> Result<Arc<dyn ObjectStore>, String> {
 }
 
 fn cdf(location: &str) -> Result<Arc<dyn ObjectStore>, String> {
-    let config = mlops_cdf::CdfConfig::from_env(mlops_cdf::ENV_PREFIX)
+    let config = mlops_cdf::CdfConfig::from_vars(mlops_cdf::ENV_PREFIX, |k| std::env::var(k).ok())
         .map_err(|e| e.to_string())?
         .ok_or_else(|| {
             format!(

@@ -50,7 +50,15 @@ fn the_core_has_no_http_and_only_the_binary_knows_cdf() {
 #[test]
 fn libraries_leave_the_environment_to_the_binary() {
     let root = mlops_tests::repo_root();
-    for krate in ["runtime/core", "runtime/http", "runtime/registry", "runtime/engine"] {
+    for krate in [
+        "runtime/core",
+        "runtime/http",
+        "runtime/registry",
+        "runtime/engine",
+        "runtime/cdf",
+        "runtime/client",
+        "runtime/manifest",
+    ] {
         let mut stack = vec![root.join(krate).join("src")];
         while let Some(dir) = stack.pop() {
             for entry in std::fs::read_dir(&dir).expect("read_dir").flatten() {

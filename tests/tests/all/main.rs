@@ -3,10 +3,12 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests fail by panicking")]
 
 mod cdf;
+
 mod engine;
 mod fuzz;
 mod layering;
 mod onnx_ops;
 mod openapi;
+mod readme;
 mod registry;
 mod routes;

@@ -128,3 +128,69 @@ fn testing_only_runs_the_fixtures_and_deploys_nothing() {
     );
     assert!(!store.join("services").exists());
 }
+
+/// The defaults the README's command synopsis shows (`[--watch-interval 2]`)
+/// are the ones each command has (`--help` says `[default: 2]`).
+#[test]
+fn the_readme_synopsis_gives_each_commands_defaults() {
+    let readme =
+        std::fs::read_to_string(mlops_tests::repo_root().join("README.md")).expect("README");
+    let synopsis = readme
+        .split("```text\nmlops-host deploy")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README's command synopsis");
+    let mut checked = 0;
+    let mut command: Vec<&str> = Vec::new();
+    for line in synopsis.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if line.starts_with("mlops-host ") {
+            // `mlops-host services list …`: the subcommand words before the
+            // first argument.
+            command = words[1..]
+                .iter()
+                .take_while(|w| w.chars().all(|c| c.is_ascii_lowercase()))
+                .copied()
+                .collect();
+        }
+        for pair in line.split('[').skip(1) {
+            let Some((flag, value)) = pair.split(']').next().and_then(|p| p.split_once(' ')) else {
+                continue;
+            };
+            // Only literal defaults: numbers and addresses, not NAME or a|b.
+            if !flag.starts_with("--")
+                || !value.chars().all(|c| c.is_ascii_digit() || ".:".contains(c))
+            {
+                continue;
+            }
+            let help = std::process::Command::new(crate::bin())
+                .args(&command)
+                .arg("--help")
+                .output()
+                .expect("run --help");
+            let help = String::from_utf8_lossy(&help.stdout);
+            // The option's paragraph: from its line to the next option.
+            let mut paragraph = String::new();
+            let mut inside = false;
+            for l in help.lines() {
+                let t = l.trim_start();
+                if t.starts_with('-') {
+                    inside = t
+                        .split([' ', ','])
+                        .any(|w| w == flag || w.starts_with(&format!("{flag}=")));
+                }
+                if inside {
+                    paragraph.push_str(t);
+                    paragraph.push(' ');
+                }
+            }
+            assert!(
+                paragraph.contains(&format!("[default: {value}]")),
+                "mlops-host {} {flag}: the README says {value}, --help says: {paragraph}",
+                command.join(" ")
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} defaults found in the synopsis:\n{synopsis}");
+}

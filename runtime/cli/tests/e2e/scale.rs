@@ -16,13 +16,7 @@ const ADMIN: &str = mlops_tests::secrets::ADMIN_TOKEN;
 /// (with a note) outside CI when no S3 server runs.
 fn s3_location(test: &str) -> Option<String> {
     let Ok(url) = std::env::var("MLOPS_TEST_S3") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "MLOPS_TEST_S3 is not set in CI: .ci/run starts SeaweedFS and sets it"
-        );
-        eprintln!(
-            "note: {test} skipped: no S3 server (eval \"$(.ci/s3-server start)\" sets MLOPS_TEST_S3)"
-        );
+        mlops_tests::skip(test, "no S3 server: eval \"$(.ci/s3-server start)\" sets MLOPS_TEST_S3");
         return None;
     };
     Some(format!("{}/{}", url.trim_end_matches('/'), mlops_tests::conformance::unique_prefix(test)))
@@ -60,7 +54,13 @@ async fn served(host: &HostProcess) -> Option<String> {
     (status == 200).then(|| body["model_id"].as_str().unwrap_or_default().to_string())
 }
 
-/// Waits until every host serves `model_id`; returns how long that took.
+/// What the README promises: a change is served by every host within one
+/// watch interval (2 s) plus the time to load it (each host compiles the
+/// component into its own cache; under a second for the example here).
+const FOLLOW_WITHIN: Duration = Duration::from_secs(4);
+
+/// Waits until every host serves `model_id`, at most [`FOLLOW_WITHIN`];
+/// returns how long that took.
 async fn until_all_serve(hosts: &[&HostProcess], model_id: &str) -> Duration {
     let start = Instant::now();
     loop {
@@ -72,8 +72,8 @@ async fn until_all_serve(hosts: &[&HostProcess], model_id: &str) -> Duration {
             return start.elapsed();
         }
         assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "not every host serves {model_id} after 30 s: {:?}",
+            start.elapsed() < FOLLOW_WITHIN,
+            "not every host serves {model_id} after {FOLLOW_WITHIN:?}: {:?}",
             futures::future::join_all(hosts.iter().map(|h| served(h))).await
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -139,10 +139,14 @@ async fn three_hosts_on_one_s3_store_follow_deploys_and_outlive_one_of_them() {
             delta("list"),
             delta("get")
         );
-        // 2 s interval → 5 HEADs; a resync (every 60 s) may fall inside.
-        assert!(rate <= 1.0, "idle host {i} makes {rate:.2} store requests/s: {a0:?} vs {b0:?}");
-        assert!(delta("list") <= 1, "idle host {i} lists the store every tick");
-        assert!(delta("head") >= 3, "host {i} does not watch the store: {a0:?} vs {b0:?}");
+        // The README's 0.5 requests/s: one HEAD per 2 s interval, 5 in the
+        // window (±1 for where the ticks fall), and nothing else (the first
+        // resync is 60 s after start, past the end of this test).
+        assert_eq!(total, delta("head"), "idle host {i} does more than HEAD: {a0:?} vs {b0:?}");
+        assert!(
+            (4..=6).contains(&delta("head")),
+            "idle host {i} makes {rate:.2} store requests/s, not 0.5: {a0:?} vs {b0:?}"
+        );
     }
 
     // Kill one host outright: the others keep serving.

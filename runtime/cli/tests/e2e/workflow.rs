@@ -213,7 +213,17 @@ fn init_refuses_to_overwrite_unless_forced_and_explains_every_setting() {
 
 #[test]
 fn completions_are_printed_for_each_shell() {
-    for shell in ["bash", "zsh", "fish"] {
+    // The shells the README names.
+    let readme =
+        std::fs::read_to_string(mlops_tests::repo_root().join("README.md")).expect("README");
+    let named = readme
+        .split("`mlops-host completions ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .expect("the README names the shells");
+    let shells: Vec<&str> = named.split('|').collect();
+    assert_eq!(shells, ["bash", "zsh", "fish", "elvish", "powershell"]);
+    for shell in shells {
         let out = Command::new(crate::bin()).args(["completions", shell]).output().expect("run");
         assert!(out.status.success(), "{shell}");
         let text = String::from_utf8_lossy(&out.stdout);
@@ -234,7 +244,10 @@ async fn the_readme_tutorial_runs_as_written() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !python_ok {
-        assert!(std::env::var_os("CI").is_none(), "python3 with venv is missing in CI");
+        mlops_tests::skip(
+            "the README tutorial test",
+            "python3 with venv is missing (.ci/toolchains installs it)",
+        );
         return;
     }
     let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README");
