@@ -193,4 +193,18 @@ fn the_readme_synopsis_gives_each_commands_defaults() {
         }
     }
     assert!(checked >= 8, "only {checked} defaults found in the synopsis:\n{synopsis}");
+
+    // And the one default the environment table gives with its flag.
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with("| `MLOPS_CDF_DEADLINE` (or `--cdf-deadline`)"))
+        .expect("the README's MLOPS_CDF_DEADLINE row");
+    let value = row.rsplit_once('(').and_then(|(_, v)| v.split(')').next()).expect("(default)");
+    let help =
+        std::process::Command::new(crate::bin()).args(["serve", "--help"]).output().expect("help");
+    let help =
+        String::from_utf8_lossy(&help.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+    let option = help.split("--cdf-deadline").nth(1).expect("serve takes --cdf-deadline");
+    let option = option.split(" --").next().unwrap_or(option);
+    assert!(option.contains(&format!("[default: {value}]")), "--cdf-deadline: {option}");
 }

@@ -30,6 +30,13 @@ async fn hostile_guests_are_contained_each_with_its_own_error() {
 
     // Each attack alone, with its own error.
     let attacks = attacks(&trap_addr);
+    let readme =
+        std::fs::read_to_string(mlops_tests::repo_root().join("README.md")).expect("README");
+    assert!(
+        readme.contains(&format!("{} attacks from a", attacks.len())),
+        "the README's Hardening section does not say {} attacks",
+        attacks.len()
+    );
     for a in &attacks {
         attack(&client, &url, a).await.unwrap_or_else(|e| panic!("{e}"));
     }
