@@ -19,27 +19,17 @@ pub fn bin() -> &'static std::path::Path {
     std::path::Path::new(env!("CARGO_BIN_EXE_mlops-host"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_well_behaved_model_keeps_its_latency_while_hostile_guests_attack() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let s = settings(dir.path());
-    deploy(dir.path(), &["-f", s.to_str().expect("utf-8")]);
-    let host = serve(dir.path(), &[]);
-    let url = host.url.clone();
+/// One run: the well-behaved model alone, then while every attack runs
+/// `rounds` times over on another connection, then alone again. Returns
+/// the p99 ratio (under attack / alone) and a line describing the run.
+async fn one_run(url: &str, trap_addr: &str, rounds: usize) -> (f64, String, Vec<String>) {
     let client = reqwest::Client::new();
-    let trap = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let trap_addr = trap.local_addr().expect("addr").to_string();
-    let attacks = attacks(&trap_addr);
-
-    // Alone, then while every attack runs three times over on another
-    // connection, then alone again.
-    quiet_latencies(&client, &url, Duration::from_millis(300)).await; // warm up
-    let mut quiet = quiet_latencies(&client, &url, Duration::from_secs(2)).await;
+    quiet_latencies(&client, url, Duration::from_millis(200)).await; // warm up
+    let mut quiet = quiet_latencies(&client, url, Duration::from_secs(1)).await;
     let stop = Arc::new(AtomicBool::new(false));
-    let rounds = 3;
     let attacker = {
-        let (stop, url) = (stop.clone(), url.clone());
-        let attacks = hostile_shared::attacks(&trap_addr);
+        let (stop, url) = (stop.clone(), url.to_string());
+        let attacks = attacks(trap_addr);
         tokio::spawn(async move {
             let client = reqwest::Client::new();
             let mut failures = Vec::new();
@@ -58,11 +48,11 @@ async fn a_well_behaved_model_keeps_its_latency_while_hostile_guests_attack() {
         })
     };
     let attack_started = Instant::now();
-    let timed = well_log_latencies(&client, &url, |_| stop.load(Ordering::SeqCst)).await;
+    let timed = well_log_latencies(&client, url, |_| stop.load(Ordering::SeqCst)).await;
     let attack_took = attack_started.elapsed();
     let (failures, spans) = attacker.await.expect("attacker");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    quiet.extend(quiet_latencies(&client, &url, Duration::from_secs(2)).await);
+    quiet.extend(quiet_latencies(&client, url, Duration::from_secs(1)).await);
 
     // Which attack was running during each call, for the breakdown.
     let mut by_attack: BTreeMap<&str, Vec<Duration>> = BTreeMap::new();
@@ -72,36 +62,81 @@ async fn a_well_behaved_model_keeps_its_latency_while_hostile_guests_attack() {
         }
     }
     let mut loud: Vec<Duration> = timed.iter().map(|(_, d)| *d).collect();
+    assert!(loud.len() >= 100, "too few calls during the attack to measure: {}", loud.len());
     quiet.sort();
     loud.sort();
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     let (q50, q99) = (percentile(&quiet, 0.5), percentile(&quiet, 0.99));
     let (l50, l99) = (percentile(&loud, 0.5), percentile(&loud, 0.99));
     let ratio = l99.as_secs_f64() / q99.as_secs_f64();
-    eprintln!(
-        "isolation: well-behaved model over HTTP: alone {} calls p50 {:.0} µs p99 {:.0} µs; \
-         under attack ({rounds} rounds of {} attacks, {:.1} s) {} calls p50 {:.0} µs p99 {:.0} µs; \
-         p99 ratio {ratio:.2}",
+    let line = format!(
+        "alone {} calls p50 {:.0} µs p99 {:.0} µs; under attack ({rounds} rounds, {:.1} s) {} calls \
+         p50 {:.0} µs p99 {:.0} µs; p99 ratio {ratio:.2}",
         quiet.len(),
         us(q50),
         us(q99),
-        attacks.len(),
         attack_took.as_secs_f64(),
         loud.len(),
         us(l50),
         us(l99),
     );
-    for (name, mut calls) in by_attack {
-        calls.sort();
-        eprintln!(
-            "isolation:   during {name}: {} calls, p99 {:.0} µs, max {:.0} µs",
-            calls.len(),
-            us(percentile(&calls, 0.99)),
-            us(calls[calls.len() - 1])
-        );
+    let breakdown = by_attack
+        .into_iter()
+        .map(|(name, mut calls)| {
+            calls.sort();
+            format!(
+                "during {name}: {} calls, p99 {:.0} µs, max {:.0} µs",
+                calls.len(),
+                us(percentile(&calls, 0.99)),
+                us(calls[calls.len() - 1])
+            )
+        })
+        .collect();
+    (ratio, line, breakdown)
+}
+
+/// The goal: under the hostile-guest suite a well-behaved model's p99 is
+/// at most twice its p99 alone, in at least 9 runs of 10.
+const RUNS: usize = 10;
+const GOAL: f64 = 2.0;
+const MUST_MEET: usize = 9;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_well_behaved_model_keeps_its_latency_while_hostile_guests_attack() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = settings(dir.path());
+    deploy(dir.path(), &["-f", s.to_str().expect("utf-8")]);
+    let host = serve(dir.path(), &[]);
+    let trap = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let trap_addr = trap.local_addr().expect("addr").to_string();
+    let attacks = attacks(&trap_addr).len();
+
+    let mut ratios = Vec::new();
+    let mut report = vec![format!(
+        "The well-behaved example over HTTP, alone and while {attacks} hostile attacks run 3 times over \
+         on another connection (runtime/cli/tests/isolation.rs), {RUNS} runs:"
+    )];
+    for run in 1..=RUNS {
+        let (ratio, line, breakdown) = one_run(&host.url, &trap_addr, 3).await;
+        eprintln!("isolation: run {run}: {line}");
+        for b in &breakdown {
+            eprintln!("isolation:   {b}");
+        }
+        report.push(format!("- run {run}: {line}"));
+        ratios.push(ratio);
     }
-    assert!(loud.len() >= 100, "too few calls during the attack to measure: {}", loud.len());
-    // Generous, to hold on a shared 2-core CI machine where the attacker
-    // keeps one core busy; the figure is what to watch.
-    assert!(ratio <= 6.0, "p99 under attack is {ratio:.2}× the p99 alone");
+    let met = ratios.iter().filter(|r| **r <= GOAL).count();
+    let listed: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    let summary = format!(
+        "p99 under attack / p99 alone: {}; at most {GOAL}× in {met} of {RUNS} runs (goal: {MUST_MEET})",
+        listed.join(", ")
+    );
+    eprintln!("isolation: {summary}");
+    report.push(String::new());
+    report.push(summary.clone());
+    // bench/isolation.sh asks for the report in a file of its own.
+    if let Some(path) = std::env::var_os("MLOPS_ISOLATION_REPORT") {
+        std::fs::write(&path, report.join("\n") + "\n").expect("write the isolation report");
+    }
+    assert!(met >= MUST_MEET, "{summary}");
 }

@@ -16,6 +16,7 @@ use wasmtime::{CallHook, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use crate::bindings::{prediction, training, types};
+use crate::heavy::Ticked;
 use crate::host::{GuestOutput, HostState, MemoryLimiter, OutputWatch, Redactor};
 use crate::{CallError, Engine, EngineError, LoadedComponent, Payload, Signature};
 
@@ -238,7 +239,14 @@ impl Deployment {
     /// pool rather than being thrown away.
     pub async fn predict(&self, input: Payload) -> Result<Payload, CallError> {
         let inner = Arc::clone(&self.0);
-        FinishOnDrop::new(async move { inner.predict(input, None).await }).await
+        let ticked = Ticked::default();
+        let flag = ticked.clone();
+        CallFuture::new(self.heavy(), ticked, async move { inner.predict(input, None, flag).await })
+            .await
+    }
+
+    fn heavy(&self) -> tokio::runtime::Handle {
+        self.0.engine.0.heavy.handle().clone()
     }
 
     /// [`Deployment::predict`], timing its phases. Copy-in, guest compute
@@ -250,15 +258,21 @@ impl Deployment {
     ) -> (Result<Payload, CallError>, CallPhases) {
         let inner = Arc::clone(&self.0);
         let called = Instant::now();
-        let (result, mut phases, ended) = FinishOnDrop::new(async move {
+        let ticked = Ticked::default();
+        let flag = ticked.clone();
+        let call = CallFuture::new(self.heavy(), ticked, async move {
             let started = Instant::now();
             let mut phases = CallPhases { dispatch: started - called, ..CallPhases::default() };
-            let result = inner.predict(input, Some(&mut phases)).await;
-            (result, phases, Instant::now())
-        })
-        .await;
-        phases.join = ended.elapsed();
-        (result, phases)
+            let result = inner.predict(input, Some(&mut phases), flag).await;
+            Ok((result, phases, Instant::now()))
+        });
+        match call.await {
+            Ok((result, mut phases, ended)) => {
+                phases.join = ended.elapsed();
+                (result, phases)
+            }
+            Err(lost) => (Err(lost), CallPhases::default()),
+        }
     }
 
     /// Calls `train` in a fresh instance whose [`OUTPUT_GUEST_PATH`] is
@@ -270,56 +284,82 @@ impl Deployment {
     ) -> Result<Vec<(String, String)>, CallError> {
         let inner = Arc::clone(&self.0);
         let output_dir = output_dir.to_path_buf();
-        tokio::spawn(async move { inner.train(input, &output_dir).await })
+        // Training is long by nature: it runs in the heavy pool from the start.
+        self.heavy()
+            .spawn(async move { inner.train(input, &output_dir).await })
             .await
-            .map_err(|e| CallError::Host(format!("the call task failed: {e}")))?
+            .map_err(|e| CallError::Host(format!("the training run was lost: {e}")))?
     }
 }
 
-/// A future that, dropped before it is done, finishes in a task of its
-/// own: the state it holds (an instance mid-call) is not lost with its
-/// caller. One allocation, instead of a task, per call.
-struct FinishOnDrop<F: Future + Send + 'static>(Option<Pin<Box<F>>>)
-where
-    F::Output: Send + 'static;
+/// A call in flight. It runs in its caller's task until the guest runs
+/// across an epoch tick (`ticked`); then the rest of it moves to the
+/// engine's heavy pool and the caller waits for it there, so quick calls
+/// on the caller's worker are not held up. Dropped before it is done (a
+/// client hung up), the rest finishes in the heavy pool: the instance
+/// mid-call goes back to its pool rather than being lost. One allocation
+/// per call; a task only for a long call.
+struct CallFuture<T: Send + 'static> {
+    stage: Stage<T>,
+    heavy: tokio::runtime::Handle,
+    ticked: Ticked,
+}
 
-impl<F: Future + Send + 'static> FinishOnDrop<F>
-where
-    F::Output: Send + 'static,
-{
-    fn new(future: F) -> Self {
-        FinishOnDrop(Some(Box::pin(future)))
+type Call<T> = Pin<Box<dyn Future<Output = Result<T, CallError>> + Send>>;
+
+enum Stage<T> {
+    Here(Call<T>),
+    Moved(tokio::task::JoinHandle<Result<T, CallError>>),
+    Done,
+}
+
+impl<T: Send + 'static> CallFuture<T> {
+    fn new(
+        heavy: tokio::runtime::Handle,
+        ticked: Ticked,
+        call: impl Future<Output = Result<T, CallError>> + Send + 'static,
+    ) -> Self {
+        CallFuture { stage: Stage::Here(Box::pin(call)), heavy, ticked }
     }
 }
 
-impl<F: Future + Send + 'static> Future for FinishOnDrop<F>
-where
-    F::Output: Send + 'static,
-{
-    type Output = F::Output;
+impl<T: Send + 'static> Future for CallFuture<T> {
+    type Output = Result<T, CallError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<F::Output> {
-        let Some(future) = self.0.as_mut() else {
-            // Never polled after it is done: `predict` awaits it once.
-            return Poll::Pending;
-        };
-        let output = std::task::ready!(future.as_mut().poll(cx));
-        self.0 = None;
-        Poll::Ready(output)
-    }
-}
-
-impl<F: Future + Send + 'static> Drop for FinishOnDrop<F>
-where
-    F::Output: Send + 'static,
-{
-    fn drop(&mut self) {
-        if let Some(rest) = self.0.take() {
-            match tokio::runtime::Handle::try_current() {
-                Ok(rt) => drop(rt.spawn(async move { drop(rest.await) })),
-                // No runtime (its shutdown): nothing can finish it.
-                Err(_) => drop(rest),
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if let Stage::Here(call) = &mut this.stage {
+            if let Poll::Ready(output) = call.as_mut().poll(cx) {
+                this.stage = Stage::Done;
+                return Poll::Ready(output);
             }
+            if !this.ticked.get() {
+                return Poll::Pending;
+            }
+            let Stage::Here(call) = std::mem::replace(&mut this.stage, Stage::Done) else {
+                unreachable!("matched above")
+            };
+            this.stage = Stage::Moved(this.heavy.spawn(call));
+        }
+        match &mut this.stage {
+            Stage::Moved(task) => {
+                let joined = std::task::ready!(Pin::new(task).poll(cx));
+                this.stage = Stage::Done;
+                Poll::Ready(joined.unwrap_or_else(|e| {
+                    Err(CallError::Host(format!("the call was lost in the heavy pool: {e}")))
+                }))
+            }
+            // Never polled after it is done: callers await it once.
+            Stage::Here(_) | Stage::Done => Poll::Pending,
+        }
+    }
+}
+
+impl<T: Send + 'static> Drop for CallFuture<T> {
+    fn drop(&mut self) {
+        // A moved call finishes on its own (dropping its handle detaches it).
+        if let Stage::Here(rest) = std::mem::replace(&mut self.stage, Stage::Done) {
+            drop(self.heavy.spawn(async move { drop(rest.await) }));
         }
     }
 }
@@ -333,6 +373,7 @@ impl Inner {
         &self,
         input: Payload,
         mut phases: Option<&mut CallPhases>,
+        ticked: Ticked,
     ) -> Result<Payload, CallError> {
         let queued = Instant::now();
         let limits = &self.spec.limits;
@@ -350,6 +391,7 @@ impl Inner {
             None => self.new_instance(false).await?.0,
         };
         begin(&mut instance.store, limits.timeout);
+        instance.store.data_mut().ticked = Some(ticked);
         let calling = Instant::now();
         let result = instance
             .guest
@@ -448,6 +490,7 @@ impl Inner {
             limiter: MemoryLimiter::new(cap),
             deadline: None,
             timed_out: false,
+            ticked: None,
             output,
             name: Arc::clone(&self.name),
             log_lines: 0,
@@ -482,8 +525,15 @@ impl Inner {
                     state.timed_out = true;
                     Ok(UpdateDeadline::Interrupt)
                 }
-                // Let other tasks run, then look again at the next tick.
-                _ => Ok(UpdateDeadline::Yield(1)),
+                // Let other tasks run, then look again at the next tick;
+                // the call has run across a tick, so it moves to the
+                // heavy pool (see `CallFuture`).
+                _ => {
+                    if let Some(ticked) = &state.ticked {
+                        ticked.set();
+                    }
+                    Ok(UpdateDeadline::Yield(1))
+                }
             }
         });
         Ok(store)

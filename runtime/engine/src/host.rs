@@ -34,6 +34,9 @@ pub(crate) struct HostState {
     pub(crate) deadline: Option<Instant>,
     /// Set when the epoch callback stopped a call at its deadline.
     pub(crate) timed_out: bool,
+    /// The running prediction's flag, set when it runs across an epoch
+    /// tick (it then moves to the heavy pool).
+    pub(crate) ticked: Option<crate::heavy::Ticked>,
     pub(crate) output: GuestOutput,
     /// Who is logging (the service or model id), for the host's log.
     pub(crate) name: Arc<str>,
@@ -122,6 +125,7 @@ impl HostState {
     /// (debug level) and clears it.
     pub(crate) fn finish_call(&mut self) {
         self.deadline = None;
+        self.ticked = None;
         let printed = self.output.take();
         let text = self.redact.apply(&printed);
         for line in text.lines().filter(|l| !l.trim().is_empty()) {

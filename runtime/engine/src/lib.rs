@@ -14,6 +14,7 @@ pub mod builtin;
 mod cache;
 mod deployment;
 mod error;
+mod heavy;
 mod host;
 
 use std::path::PathBuf;
@@ -64,6 +65,8 @@ struct EngineInner {
     linker: Linker<HostState>,
     cache: cache::CompileCache,
     config: EngineConfig,
+    /// Where calls that run across an epoch tick, and training runs, go.
+    heavy: heavy::HeavyPool,
 }
 
 impl Engine {
@@ -105,7 +108,13 @@ impl Engine {
         start_epoch_ticker(&engine).map_err(|e| {
             EngineError::Config(format!("cannot start the epoch ticker thread: {e}"))
         })?;
-        Ok(Engine(Arc::new(EngineInner { engine, linker, cache, config })))
+        // As many threads as cores: a heavy call gets any CPU the workers
+        // leave idle, and only that.
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let heavy = heavy::HeavyPool::new(cores).map_err(|e| {
+            EngineError::Config(format!("cannot start the pool for long calls: {e}"))
+        })?;
+        Ok(Engine(Arc::new(EngineInner { engine, linker, cache, config, heavy })))
     }
 
     /// Compiles a component, or loads it from the compile cache. This is
