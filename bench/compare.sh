@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
 # Compares, in one run on this machine, with the same requests, the same
 # load generator (wrk) and the same concurrency:
-#   1. the example model compiled natively and called in-process (the floor);
-#   2. mlops-host in-process (engine call) and over HTTP;
-#   3. the same model in Python: FastAPI + uvicorn, and MLflow's pyfunc
+#   1. the example model compiled natively and called in-process (the
+#      in-process floor);
+#   2. the HTTP floor: a bare hyper server on the host's own stack that
+#      reads each body and answers mlops-host's envelope from memory
+#      (bench/src/bin/floor.rs);
+#   3. mlops-host in-process (engine call) and over HTTP;
+#   4. the same model in Python: FastAPI + uvicorn, and MLflow's pyfunc
 #      scoring server (`mlflow models serve`), installed from PyPI into a
 #      virtual environment under target/.
-# Writes bench/results/<date>.json and .md and updates the table in README.md.
+# Every server's answer is checked against the fixture before it is timed;
+# a wrk run with a socket error or a non-2xx answer fails the benchmark.
+# Each HTTP point is run BENCH_RUNS times (3), interleaved across servers
+# (all servers at c=1, then again…); the table shows the median and the
+# spread. Writes bench/results/<date>.json and .md and updates the table in
+# README.md.
 #
-#   bench/compare.sh            (BENCH_SECONDS=8 per point by default)
+#   bench/compare.sh            (BENCH_SECONDS=8 per point, BENCH_RUNS=3)
 set -euo pipefail
 bench=compare
 source "$(dirname "$0")/lib.sh"
@@ -20,7 +29,7 @@ if ! "$venv/bin/python" -c 'import fastapi, uvicorn, mlflow, numpy, pandas' 2>/d
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet fastapi "uvicorn[standard]" mlflow numpy pandas
 fi
-say "building mlops-host and the native floor (release)"
+say "building mlops-host and the floors (release)"
 cargo build --release --quiet -p mlops-host -p mlops-bench --bins
 host="$root/target/release/mlops-host"
 artifact="$root/examples/well_log/artifacts/model.json"
@@ -59,33 +68,45 @@ say "mlops-host in-process"
     --request examples/well_log/fixtures/predict.request.json --rows 1,100,10000,100000 --no-http --format json > "$work/inproc.json"
 
 # --- HTTP --------------------------------------------------------------
+runs="${BENCH_RUNS:-3}"
+expected=$(python3 -c 'import json; print(json.load(open("examples/well_log/fixtures/predict.expected.json"))["prediction"]["AC"][0])')
 
-load() {
-    local name="$1" url="$2" body="$3" c threads
-    for c in 1 8 32; do
-        threads=$([ "$c" -eq 1 ] && echo 1 || echo 2)
-        say "$name: wrk -c$c -t$threads -d${seconds}s"
-        BODY_FILE="$body" wrk -t"$threads" -c"$c" -d"${seconds}s" -s bench/peers/wrk.lua "$url" | tail -1 > "$work/wrk-$name-c$c.json"
-    done
-    printf '{"start_to_first_ms": %s, "rss_kib": %s}\n' "$(cat "$work/start-ms-$name")" "$(rss_tree "$server_pid")" > "$work/start-$name.json"
-    kill "$server_pid"
-    wait "$server_pid" 2>/dev/null || true
+declare -A urls bodies spids
+# start <name> <port> <path> <body> <command…>: starts a server, checks its
+# answer, records its start time.
+start() {
+    local name="$1" url="http://127.0.0.1:$2$3" body="$4"
+    shift 4
+    start_server "$name" "$url" "$body" "$@"
+    check_answer "$name" "$url" "$body" "$expected"
+    urls[$name]="$url"
+    bodies[$name]="$body"
+    spids[$name]="$server_pid"
 }
 
-url="http://127.0.0.1:18181/services/well_log-prediction-dev/call"
-start_server mlops "$url" "$work/one.json" "$host" serve --listen 127.0.0.1:18181
-load mlops "$url" "$work/one.json"
-
-url="http://127.0.0.1:18182/services/well_log-prediction-dev/call"
-start_server fastapi "$url" "$work/one.json" env MODEL_JSON="$artifact" \
+start mlops 18181 /services/well_log-prediction-dev/call "$work/one.json" "$host" serve --listen 127.0.0.1:18181
+# The floor answers with mlops-host's own answer to the same request.
+start floor 18184 /services/well_log-prediction-dev/call "$work/one.json" \
+    "$root/target/release/floor" 127.0.0.1:18184 "$work/answer-mlops.json"
+start fastapi 18182 /services/well_log-prediction-dev/call "$work/one.json" env MODEL_JSON="$artifact" \
     "$venv/bin/uvicorn" --app-dir bench/peers fastapi_app:app --host 127.0.0.1 --port 18182 --workers 2 --log-level warning
-load fastapi "$url" "$work/one.json"
-
 "$venv/bin/python" bench/peers/mlflow_model.py "$artifact" "$work/mlflow-model" >/dev/null 2>&1
-url="http://127.0.0.1:18183/invocations"
-start_server mlflow "$url" "$work/one-mlflow.json" env PATH="$venv/bin:$PATH" MLFLOW_TRACKING_URI="file://$work/mlruns" \
+start mlflow 18183 /invocations "$work/one-mlflow.json" env PATH="$venv/bin:$PATH" MLFLOW_TRACKING_URI="file://$work/mlruns" \
     "$venv/bin/mlflow" models serve -m "$work/mlflow-model" --env-manager local -h 127.0.0.1 -p 18183 -w 2
-load mlflow "$url" "$work/one-mlflow.json"
 
-"$venv/bin/python" bench/report.py "$work" "$date"
+for run in $(seq 1 "$runs"); do
+    for c in 1 8 32; do
+        threads=$([ "$c" -eq 1 ] && echo 1 || echo 2)
+        for name in floor mlops fastapi mlflow; do
+            say "run $run/$runs, $name: wrk -c$c -t$threads -d${seconds}s"
+            run_wrk "$work/wrk-$name-c$c-$run.json" "${bodies[$name]}" -t"$threads" -c"$c" -d"${seconds}s" "${urls[$name]}"
+        done
+    done
+done
+for name in floor mlops fastapi mlflow; do
+    printf '{"start_to_first_ms": %s, "memory": %s}\n' "$(cat "$work/start-ms-$name")" "$(mem_tree "${spids[$name]}")" \
+        > "$work/start-$name.json"
+done
+
+"$venv/bin/python" bench/report.py "$work" "$date" "$runs"
 say "wrote bench/results/$date.json and .md, and the table in README.md"

@@ -46,8 +46,7 @@ load() {
     local name="$1" url="$2" rows
     for rows in 1 10000; do
         say "$name, $rows row(s): wrk -c1 -t1 -d${seconds}s"
-        BODY_FILE="$work/request-$rows.json" wrk -t1 -c1 -d"${seconds}s" -s bench/peers/wrk.lua "$url" \
-            | tail -1 > "$work/wrk-$name-$rows.json"
+        run_wrk "$work/wrk-$name-$rows.json" "$work/request-$rows.json" -t1 -c1 -d"${seconds}s" "$url"
     done
 }
 
@@ -55,7 +54,7 @@ url="http://127.0.0.1:18191/services/gbr-prediction-dev/call"
 start_server mlops "$url" "$work/request-1.json" "$host" serve --listen 127.0.0.1:18191
 load mlops "$url"
 component_kib=$(( $(wc -c < "$root/target/onnx-runner/wasm32-wasip2/guest/mlops_onnx_runner.wasm") / 1024 ))
-printf '{"rss_kib": %s, "component_kib": %s}\n' "$(rss_tree "$server_pid")" "$component_kib" > "$work/start.json"
+printf '{"memory": %s, "component_kib": %s}\n' "$(mem_tree "$server_pid")" "$component_kib" > "$work/start.json"
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 
 url="http://127.0.0.1:18192/services/gbr-prediction-dev/call"

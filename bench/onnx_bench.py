@@ -136,7 +136,7 @@ def report(work, date):
         f"The runner component: {start['component_kib'] / 1024:.1f} MB, compiled in {cold['compile_ms'] / 1000:.1f} s "
         f"on first use, loaded from the compile cache in {cold['cache_load_ms']:.1f} ms, instantiated and "
         f"initialised (graph read and prepared) in {cold['instantiate_and_initialize_ms']:.1f} ms; "
-        f"`serve` with this model loaded: {start['rss_kib'] / 1024:.0f} MiB resident.",
+        f"`serve` with this model loaded: {start['memory']['rss_kib'] / 1024:.0f} MiB resident.",
         "",
     ]
     table = "\n".join(lines)

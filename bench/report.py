@@ -1,22 +1,27 @@
 """Turns the measurements bench/compare.sh took into bench/results/<date>.json
-and .md (a table of the numbers and of ratios mlops-host / peer), and puts
-the table into README.md between its bench markers.
+and .md, and puts the table into README.md between its bench markers.
 
-    python3 bench/report.py <measurements dir> <date>
+    python3 bench/report.py <measurements dir> <date> <runs per point>
 
-Standard library only.
+Each HTTP point is the median of the runs, shown with its range; every
+contender is also given as a ratio to the HTTP floor (a bare hyper server
+answering from memory), and the goals of issue 16 are checked against the
+numbers. Standard library only.
 """
 
 import json
 import os
+import statistics
 import sys
 
 CONTENDERS = [
+    ("floor", "the floor: bare hyper, answer from memory"),
     ("mlops", "mlops-host (HTTP)"),
     ("fastapi", "FastAPI + uvicorn, 2 workers"),
     ("mlflow", "MLflow pyfunc (`mlflow models serve`), 2 workers"),
 ]
 CONCURRENCY = [1, 8, 32]
+METRICS = ["requests_per_second", "p50", "p99"]
 
 
 def load(path):
@@ -24,19 +29,32 @@ def load(path):
         return json.load(f)
 
 
-def main(work, date):
+def point(runs):
+    """The median and range of each metric over the runs of one point."""
+    for r in runs:
+        r["requests_per_second"] = r["requests"] / (r["duration_us"] / 1e6)
+    out = {"runs": runs}
+    for m in METRICS:
+        values = [r[m] for r in runs]
+        out[m] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
+    return out
+
+
+def main(work, date, runs):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     machine = load(os.path.join(work, "machine.json"))
+    machine["runs_per_point"] = runs
     native = {p["rows"]: p for p in load(os.path.join(work, "native.json"))}
     inproc = load(os.path.join(work, "inproc.json"))
     http = {}
     for key, _ in CONTENDERS:
         http[key] = {
             "start": load(os.path.join(work, f"start-{key}.json")),
-            "runs": {c: load(os.path.join(work, f"wrk-{key}-c{c}.json")) for c in CONCURRENCY},
+            "points": {
+                str(c): point([load(os.path.join(work, f"wrk-{key}-c{c}-{i}.json")) for i in range(1, runs + 1)])
+                for c in CONCURRENCY
+            },
         }
-        for c, run in http[key]["runs"].items():
-            run["requests_per_second"] = run["requests"] / (run["duration_us"] / 1e6)
     results = {
         "date": date,
         "machine": machine,
@@ -44,6 +62,7 @@ def main(work, date):
         "mlops_in_process": inproc,
         "http": http,
     }
+    results["goals"] = goals(results)
     os.makedirs(os.path.join(root, "bench", "results"), exist_ok=True)
     with open(os.path.join(root, "bench", "results", f"{date}.json"), "w") as f:
         json.dump(results, f, indent=2)
@@ -64,8 +83,47 @@ def main(work, date):
     print(md)
 
 
+def med(r, key, c, metric):
+    return r["http"][key]["points"][str(c)][metric]["median"]
+
+
+def goals(r):
+    """Issue 16's goals, each with the measured value and whether it is met."""
+    native = {p["rows"]: p for p in r["native"]}
+    inproc = {p["rows"]: p for p in r["mlops_in_process"]["in_process"]}
+    out = []
+
+    def goal(what, value, unit, limit, met):
+        out.append({"goal": what, "value": value, "unit": unit, "limit": limit, "met": bool(met)})
+
+    rps = med(r, "mlops", 32, "requests_per_second") / med(r, "floor", 32, "requests_per_second")
+    goal("HTTP c=32 requests/s, mlops-host / the floor", rps, "×", "≥ 0.85", rps >= 0.85)
+    p50 = med(r, "mlops", 1, "p50") - med(r, "floor", 1, "p50")
+    goal("HTTP c=1 p50, mlops-host − the floor", p50, "µs", "≤ 10", p50 <= 10)
+    if 1 in native and 1 in inproc:
+        d = inproc[1]["predict"]["p50"] - native[1]["p50"]
+        goal("in process, 1 row, p50: mlops-host − native", d, "µs", "≤ 1.5", d <= 1.5)
+    if 100000 in native and 100000 in inproc:
+        x = inproc[100000]["predict"]["p50"] / native[100000]["p50"]
+        goal("in process, 100,000 rows, p50: mlops-host / native", x, "×", "≤ 1.5", x <= 1.5)
+    return out
+
+
 def us(v):
     return f"{v:,.0f} µs" if v >= 100 else f"{v:.1f} µs"
+
+
+def spread_us(p):
+    return f"{us(p['median'])} ({p['min']:,.0f}–{p['max']:,.0f})" if p["median"] >= 100 else \
+        f"{us(p['median'])} ({p['min']:.1f}–{p['max']:.1f})"
+
+
+def spread_rps(p):
+    return f"{p['median']:,.0f} ({p['min'] / 1000:,.1f}k–{p['max'] / 1000:,.1f}k)"
+
+
+def mib(kib):
+    return f"{kib / 1024:,.0f}"
 
 
 def table(r):
@@ -73,33 +131,46 @@ def table(r):
     lines = [
         f"Measured {r['date']} by `bench/compare.sh` on {m['cpu']} ({m['cpus']} cores, {m['memory']}), "
         f"{m['os']}; load generator wrk {m['wrk']}, on the same cores; 1-row request; "
-        f"{m['seconds']} s per point.",
+        f"{m['seconds']} s per run, each point the median of {m['runs_per_point']} interleaved runs "
+        f"(range in brackets); every server's answer checked against the fixture first, and a run "
+        f"with a socket error or a non-2xx answer fails the benchmark.",
         "",
-        "| | c=1 p50 | c=1 p99 | c=1 req/s | c=8 req/s | c=32 req/s | c=32 p99 | RSS after load | start → first prediction |",
+        "| | c=1 p50 | c=1 p99 | c=1 req/s | c=8 req/s | c=32 req/s | c=32 p99 | RSS / PSS after load, MiB | start → first prediction |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for key, name in CONTENDERS:
         h = r["http"][key]
-        runs = h["runs"]
+        p = h["points"]
+        mem = h["start"]["memory"]
         lines.append(
-            f"| {name} | {us(runs[1]['p50'])} | {us(runs[1]['p99'])} | {runs[1]['requests_per_second']:,.0f} | "
-            f"{runs[8]['requests_per_second']:,.0f} | {runs[32]['requests_per_second']:,.0f} | {us(runs[32]['p99'])} | "
-            f"{h['start']['rss_kib'] / 1024:,.0f} MiB | {h['start']['start_to_first_ms']:,.0f} ms |"
+            f"| {name} | {spread_us(p['1']['p50'])} | {spread_us(p['1']['p99'])} | "
+            f"{spread_rps(p['1']['requests_per_second'])} | {spread_rps(p['8']['requests_per_second'])} | "
+            f"{spread_rps(p['32']['requests_per_second'])} | {spread_us(p['32']['p99'])} | "
+            f"{mib(mem['rss_kib'])} / {mib(mem['pss_kib'])} | {h['start']['start_to_first_ms']:,.0f} ms |"
         )
-    lines += ["", "Ratios, mlops-host / peer (below 1 is faster for latency, above 1 is more for throughput):", ""]
-    lines += ["| peer | c=1 p50 | c=1 p99 | c=1 req/s | c=32 req/s | c=32 p99 | RSS |", "|---|---|---|---|---|---|---|"]
-    mine = r["http"]["mlops"]
+
+    def ratio(a, b):
+        return f"{a / b:.2f}×" if b else "—"
+
+    lines += ["", "Each server against the floor (requests/s: above 1 is more; p50: the difference):", ""]
+    lines += ["| | c=1 p50 − floor | c=1 req/s | c=8 req/s | c=32 req/s |", "|---|---|---|---|---|"]
     for key, name in CONTENDERS[1:]:
-        peer = r["http"][key]
-
-        def ratio(f):
-            a, b = f(mine), f(peer)
-            return f"{a / b:.2g}×" if b else "—"
-
         lines.append(
-            f"| {name} | {ratio(lambda h: h['runs'][1]['p50'])} | {ratio(lambda h: h['runs'][1]['p99'])} | "
-            f"{ratio(lambda h: h['runs'][1]['requests_per_second'])} | {ratio(lambda h: h['runs'][32]['requests_per_second'])} | "
-            f"{ratio(lambda h: h['runs'][32]['p99'])} | {ratio(lambda h: h['start']['rss_kib'])} |"
+            f"| {name} | {med(r, key, 1, 'p50') - med(r, 'floor', 1, 'p50'):+,.1f} µs | "
+            + " | ".join(ratio(med(r, key, c, "requests_per_second"), med(r, "floor", c, "requests_per_second"))
+                         for c in CONCURRENCY)
+            + " |"
+        )
+    lines += ["", "mlops-host against each peer (below 1 is faster for latency, above 1 is more for throughput):", ""]
+    lines += ["| peer | c=1 p50 | c=1 p99 | c=1 req/s | c=32 req/s | c=32 p99 | PSS |", "|---|---|---|---|---|---|---|"]
+    for key, name in CONTENDERS[2:]:
+        lines.append(
+            f"| {name} | {ratio(med(r, 'mlops', 1, 'p50'), med(r, key, 1, 'p50'))} | "
+            f"{ratio(med(r, 'mlops', 1, 'p99'), med(r, key, 1, 'p99'))} | "
+            f"{ratio(med(r, 'mlops', 1, 'requests_per_second'), med(r, key, 1, 'requests_per_second'))} | "
+            f"{ratio(med(r, 'mlops', 32, 'requests_per_second'), med(r, key, 32, 'requests_per_second'))} | "
+            f"{ratio(med(r, 'mlops', 32, 'p99'), med(r, key, 32, 'p99'))} | "
+            f"{ratio(r['http']['mlops']['start']['memory']['pss_kib'], r['http'][key]['start']['memory']['pss_kib'])} |"
         )
     lines += [
         "",
@@ -125,9 +196,16 @@ def table(r):
         f"Cold: compiling the component {cold['compile_ms']:.0f} ms, loading it from the compile cache "
         f"{cold['cache_load_ms']:.2f} ms, instantiating and initialising {cold['instantiate_and_initialize_ms']:.2f} ms.",
         "",
+        "Goals:",
+        "",
     ]
+    for g in r["goals"]:
+        value = f"{g['value']:.2f}{g['unit']}" if g["unit"] == "×" else f"{g['value']:+.1f} {g['unit']}"
+        lines.append(f"- {g['goal']}: {value} (goal {g['limit']}{'' if g['unit'] == '×' else ' ' + g['unit']}): "
+                     f"{'met' if g['met'] else 'missed'}")
+    lines.append("")
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]))

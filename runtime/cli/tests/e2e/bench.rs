@@ -1,7 +1,7 @@
 //! `mlops-host bench` and the published results.
 
 use mlops_tests::{example_dir, repo_root, well_log_wasm};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::Host;
 
@@ -64,87 +64,138 @@ fn bench_reports_cold_warm_and_http_and_its_phases_add_up() {
         "100",
         "--no-http",
     ]);
-    assert!(table.contains("COPY IN") && table.contains("SUM/TOTAL"), "{table}");
+    // Every figure sits under its own header: read each column at its
+    // header's offset, and find a number there (a percentage for the sum).
+    let lines: Vec<&str> = table.lines().collect();
+    let at = lines.iter().position(|l| l.starts_with("ROWS")).expect("the in-process table");
+    let header = lines[at];
+    let row = lines[at + 1];
+    let names = [
+        "ROWS",
+        "P50",
+        "P90",
+        "P99",
+        "MAX",
+        "CALLS/S",
+        "ENGINE P50",
+        "DECODE",
+        "COPY IN",
+        "COMPUTE",
+        "COPY OUT",
+        "ENCODE",
+        "OTHER",
+        "SUM/TOTAL",
+    ];
+    let starts: Vec<usize> = names
+        .iter()
+        .map(|n| header.find(&format!("{n} ")).or_else(|| header.find(n)).expect(n))
+        .collect();
+    for (i, name) in names.iter().enumerate() {
+        let end = starts.get(i + 1).copied().unwrap_or(row.len()).min(row.len());
+        let cell = row.get(starts[i]..end).unwrap_or("").trim();
+        let number = cell.strip_suffix('%').unwrap_or(cell);
+        assert!(
+            number.parse::<f64>().is_ok() && (cell.ends_with('%') == (*name == "SUM/TOTAL")),
+            "column {name}: `{cell}` is not its figure\n{header}\n{row}"
+        );
+    }
 }
 
-/// The README's performance table is the newest output of the comparison
-/// script, word for word, with its date.
-#[test]
-fn the_readme_shows_the_latest_comparison() {
-    let dir = repo_root().join("bench/results");
+/// The newest table a benchmark script wrote into `dir` (named by date,
+/// `YYYY-MM-DD.md`), with the JSON beside it; asserts that the README holds
+/// it word for word between `<!-- {marker}:start -->` and its end marker.
+fn latest_table_is_in_the_readme(dir: &str, marker: &str, script: &str) -> (String, Value) {
+    let dir = repo_root().join(dir);
     let mut tables: Vec<_> = std::fs::read_dir(&dir)
-        .expect("bench/results")
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "md"))
         .filter(|p| {
-            // Only the comparison script's own tables are named by date alone.
+            // Only the script's own tables are named by date alone.
             p.file_stem().and_then(|s| s.to_str()).is_some_and(|s| {
                 s.len() == 10 && s.bytes().all(|b| b.is_ascii_digit() || b == b'-')
             })
         })
         .collect();
     tables.sort();
-    let latest = tables.last().expect("a results table in bench/results");
+    let latest = tables.last().unwrap_or_else(|| panic!("no results table in {}", dir.display()));
     let table = std::fs::read_to_string(latest).expect("read");
-    let date = latest.file_stem().and_then(|s| s.to_str()).expect("dated");
-    assert!(table.contains(&format!("Measured {date}")), "the table carries its date");
-    let json = latest.with_extension("json");
-    let results: Value =
-        serde_json::from_slice(&std::fs::read(&json).expect("the JSON beside it")).expect("JSON");
-    for contender in ["mlops", "fastapi", "mlflow"] {
-        assert!(
-            results["http"][contender]["runs"]["32"]["requests"].as_u64().is_some_and(|n| n > 0),
-            "{contender}"
-        );
-    }
+    let results: Value = serde_json::from_slice(
+        &std::fs::read(latest.with_extension("json")).expect("the JSON beside it"),
+    )
+    .expect("JSON");
     let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README");
     let inside = readme
-        .split("<!-- bench:start -->\n")
+        .split(&format!("<!-- {marker}:start -->\n"))
         .nth(1)
-        .and_then(|rest| rest.split("<!-- bench:end -->").next())
-        .expect("the README has bench markers");
-    assert_eq!(
-        inside,
-        table,
-        "README.md's table is not {}; rerun bench/compare.sh",
-        latest.display()
-    );
+        .and_then(|rest| rest.split(&format!("<!-- {marker}:end -->")).next())
+        .unwrap_or_else(|| panic!("the README has no {marker} markers"));
+    assert_eq!(inside, table, "README.md's table is not {}; rerun {script}", latest.display());
+    (table, results)
+}
+
+/// The README's performance table is the newest output of the comparison
+/// script, word for word, with its date.
+#[test]
+fn the_readme_shows_the_latest_comparison() {
+    let (table, results) =
+        latest_table_is_in_the_readme("bench/results", "bench", "bench/compare.sh");
+    let date = results["date"].as_str().expect("dated");
+    assert!(table.contains(&format!("Measured {date}")), "the table carries its date");
+    // Every contender, the floor included, at every concurrency: runs that
+    // served requests with no socket error and no non-2xx answer.
+    let runs_per_point = results["machine"]["runs_per_point"].as_u64().expect("runs per point");
+    assert!(runs_per_point >= 3, "each point is a median of at least 3 runs");
+    for contender in ["floor", "mlops", "fastapi", "mlflow"] {
+        for c in ["1", "8", "32"] {
+            let point = &results["http"][contender]["points"][c];
+            let runs = point["runs"].as_array().expect("runs");
+            assert_eq!(runs.len() as u64, runs_per_point, "{contender} c={c}");
+            for run in runs {
+                assert!(
+                    run["requests"].as_u64().is_some_and(|n| n > 0),
+                    "{contender} c={c}: {run}"
+                );
+                assert_eq!(
+                    (&run["errors"], &run["non_2xx"]),
+                    (&json!(0), &json!(0)),
+                    "{contender}"
+                );
+            }
+            let rps = &point["requests_per_second"];
+            assert!(
+                rps["min"].as_f64() <= rps["median"].as_f64()
+                    && rps["median"].as_f64() <= rps["max"].as_f64(),
+                "{contender} c={c}: {rps}"
+            );
+        }
+        let memory = &results["http"][contender]["start"]["memory"];
+        assert!(memory["pss_kib"].as_u64().is_some_and(|k| k > 0), "{contender}: {memory}");
+    }
+    assert!(!results["goals"].as_array().expect("goals").is_empty());
 }
 
 /// The README's table of load times by language is the newest output of
 /// bench/languages.sh, word for word.
 #[test]
 fn the_readme_shows_the_latest_load_times_by_language() {
-    let dir = repo_root().join("bench/results/languages");
-    let mut tables: Vec<_> = std::fs::read_dir(&dir)
-        .expect("bench/results/languages")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "md"))
-        .collect();
-    tables.sort();
-    let latest = tables.last().expect("a results table");
-    let table = std::fs::read_to_string(latest).expect("read");
-    let results: Value = serde_json::from_slice(
-        &std::fs::read(latest.with_extension("json")).expect("JSON beside it"),
-    )
-    .expect("JSON");
+    let (_, results) =
+        latest_table_is_in_the_readme("bench/results/languages", "languages", "bench/languages.sh");
     for lang in ["rust", "python", "js", "c", "onnx"] {
         let cold = &results["langs"][lang]["cold"];
         assert!(cold["compile_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{lang}");
         assert!(cold["cache_load_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{lang}");
     }
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README");
-    let inside = readme
-        .split("<!-- languages:start -->\n")
-        .nth(1)
-        .and_then(|rest| rest.split("<!-- languages:end -->").next())
-        .expect("the README has languages markers");
-    assert_eq!(
-        inside,
-        table,
-        "README.md's table is not {}; rerun bench/languages.sh",
-        latest.display()
-    );
+}
+
+/// The README's ONNX table is the newest output of bench/onnx.sh.
+#[test]
+fn the_readme_shows_the_latest_onnx_comparison() {
+    let (_, results) = latest_table_is_in_the_readme("bench/results/onnx", "onnx", "bench/onnx.sh");
+    for point in ["mlops_1", "mlops_10000", "fastapi_1", "fastapi_10000"] {
+        let run = &results["http"][point];
+        assert!(run["requests"].as_u64().is_some_and(|n| n > 0), "{point}: {run}");
+        assert_eq!((&run["errors"], &run["non_2xx"]), (&json!(0), &json!(0)), "{point}");
+    }
 }
