@@ -56,6 +56,17 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the repo").to_path_buf()
 }
 
+/// The README's text from the first `start` to the `end` after it (neither
+/// included): a block between markers, or a code block after a heading.
+pub fn readme_between(start: &str, end: &str) -> String {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+    readme
+        .split_once(start)
+        .and_then(|(_, rest)| rest.split_once(end))
+        .map(|(inside, _)| inside.to_string())
+        .unwrap_or_else(|| panic!("the README has no `{start}` … `{end}`"))
+}
+
 /// The well-log example's folder.
 pub fn example_dir() -> PathBuf {
     repo_root().join("examples/well_log")

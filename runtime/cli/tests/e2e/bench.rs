@@ -70,26 +70,18 @@ fn bench_reports_cold_warm_and_http_and_its_phases_add_up() {
     let at = lines.iter().position(|l| l.starts_with("ROWS")).expect("the in-process table");
     let header = lines[at];
     let row = lines[at + 1];
-    let names = [
-        "ROWS",
-        "P50",
-        "P90",
-        "P99",
-        "MAX",
-        "CALLS/S",
-        "ENGINE P50",
-        "DECODE",
-        "COPY IN",
-        "COMPUTE",
-        "COPY OUT",
-        "ENCODE",
-        "OTHER",
-        "SUM/TOTAL",
-    ];
-    let starts: Vec<usize> = names
-        .iter()
-        .map(|n| header.find(&format!("{n} ")).or_else(|| header.find(n)).expect(n))
-        .collect();
+    // Headers are one or two words apart by one space; columns by two.
+    let mut names = Vec::new();
+    let mut starts = Vec::new();
+    let mut at = 0;
+    for name in header.split("  ") {
+        if !name.trim().is_empty() {
+            starts.push(at + name.len() - name.trim_start().len());
+            names.push(name.trim());
+        }
+        at += name.len() + 2;
+    }
+    assert!(names.len() >= 14 && names.contains(&"SUM/TOTAL"), "{header}");
     for (i, name) in names.iter().enumerate() {
         let end = starts.get(i + 1).copied().unwrap_or(row.len()).min(row.len());
         let cell = row.get(starts[i]..end).unwrap_or("").trim();
@@ -125,12 +117,10 @@ fn latest_table_is_in_the_readme(dir: &str, marker: &str, script: &str) -> (Stri
         &std::fs::read(latest.with_extension("json")).expect("the JSON beside it"),
     )
     .expect("JSON");
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README");
-    let inside = readme
-        .split(&format!("<!-- {marker}:start -->\n"))
-        .nth(1)
-        .and_then(|rest| rest.split(&format!("<!-- {marker}:end -->")).next())
-        .unwrap_or_else(|| panic!("the README has no {marker} markers"));
+    let inside = mlops_tests::readme_between(
+        &format!("<!-- {marker}:start -->\n"),
+        &format!("<!-- {marker}:end -->"),
+    );
     assert_eq!(inside, table, "README.md's table is not {}; rerun {script}", latest.display());
     (table, results)
 }

@@ -135,11 +135,7 @@ fn testing_only_runs_the_fixtures_and_deploys_nothing() {
 fn the_readme_synopsis_gives_each_commands_defaults() {
     let readme =
         std::fs::read_to_string(mlops_tests::repo_root().join("README.md")).expect("README");
-    let synopsis = readme
-        .split("```text\nmlops-host deploy")
-        .nth(1)
-        .and_then(|rest| rest.split("```").next())
-        .expect("the README's command synopsis");
+    let synopsis = mlops_tests::readme_between("```text\nmlops-host deploy", "```");
     let mut checked = 0;
     let mut command: Vec<&str> = Vec::new();
     for line in synopsis.lines() {

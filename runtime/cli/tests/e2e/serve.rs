@@ -73,12 +73,7 @@ async fn the_readme_flow_serves_the_example_and_curl_gets_the_fixture_values() {
     assert_eq!(keys.len(), 4, "{keys:?}");
     // What the README shows under the curl line is what curl printed, byte
     // for byte.
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
-    let shown = readme
-        .split("```json\n")
-        .nth(1)
-        .and_then(|rest| rest.split("\n```").next())
-        .expect("the README shows the answer in a json block");
+    let shown = mlops_tests::readme_between("```json\n", "\n```");
     assert_eq!(shown, String::from_utf8_lossy(&out.stdout).trim_end(), "the README's answer");
 
     // The pinned id answers too, and the listing shows both.

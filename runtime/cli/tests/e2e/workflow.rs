@@ -214,13 +214,7 @@ fn init_refuses_to_overwrite_unless_forced_and_explains_every_setting() {
 #[test]
 fn completions_are_printed_for_each_shell() {
     // The shells the README names.
-    let readme =
-        std::fs::read_to_string(mlops_tests::repo_root().join("README.md")).expect("README");
-    let named = readme
-        .split("`mlops-host completions ")
-        .nth(1)
-        .and_then(|rest| rest.split('`').next())
-        .expect("the README names the shells");
+    let named = mlops_tests::readme_between("`mlops-host completions ", "`");
     let shells: Vec<&str> = named.split('|').collect();
     assert_eq!(shells, ["bash", "zsh", "fish", "elvish", "powershell"]);
     for shell in shells {
@@ -250,12 +244,7 @@ async fn the_readme_tutorial_runs_as_written() {
         );
         return;
     }
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README");
-    let block = readme
-        .split("<!-- tutorial:start -->")
-        .nth(1)
-        .and_then(|r| r.split("<!-- tutorial:end -->").next())
-        .expect("tutorial markers");
+    let block = mlops_tests::readme_between("<!-- tutorial:start -->", "<!-- tutorial:end -->");
     let lines: Vec<&str> = block
         .lines()
         .filter(|l| !l.starts_with("```") && !l.trim().is_empty())
