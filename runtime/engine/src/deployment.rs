@@ -245,8 +245,8 @@ impl Deployment {
             .await
     }
 
-    fn heavy(&self) -> tokio::runtime::Handle {
-        self.0.engine.0.heavy.handle().clone()
+    fn heavy(&self) -> &tokio::runtime::Handle {
+        self.0.engine.0.heavy.handle()
     }
 
     /// [`Deployment::predict`], timing its phases. Copy-in, guest compute
@@ -299,9 +299,9 @@ impl Deployment {
 /// client hung up), the rest finishes in the heavy pool: the instance
 /// mid-call goes back to its pool rather than being lost. One allocation
 /// per call; a task only for a long call.
-struct CallFuture<T: Send + 'static> {
+struct CallFuture<'a, T: Send + 'static> {
     stage: Stage<T>,
-    heavy: tokio::runtime::Handle,
+    heavy: &'a tokio::runtime::Handle,
     ticked: Ticked,
 }
 
@@ -313,9 +313,9 @@ enum Stage<T> {
     Done,
 }
 
-impl<T: Send + 'static> CallFuture<T> {
+impl<'a, T: Send + 'static> CallFuture<'a, T> {
     fn new(
-        heavy: tokio::runtime::Handle,
+        heavy: &'a tokio::runtime::Handle,
         ticked: Ticked,
         call: impl Future<Output = Result<T, CallError>> + Send + 'static,
     ) -> Self {
@@ -323,7 +323,7 @@ impl<T: Send + 'static> CallFuture<T> {
     }
 }
 
-impl<T: Send + 'static> Future for CallFuture<T> {
+impl<T: Send + 'static> Future for CallFuture<'_, T> {
     type Output = Result<T, CallError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
@@ -355,7 +355,7 @@ impl<T: Send + 'static> Future for CallFuture<T> {
     }
 }
 
-impl<T: Send + 'static> Drop for CallFuture<T> {
+impl<T: Send + 'static> Drop for CallFuture<'_, T> {
     fn drop(&mut self) {
         // A moved call finishes on its own (dropping its handle detaches it).
         if let Stage::Here(rest) = std::mem::replace(&mut self.stage, Stage::Done) {

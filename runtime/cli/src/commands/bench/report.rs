@@ -1,6 +1,7 @@
 //! The report as tables, for people.
 
-use super::Report;
+use super::{Report, Stats};
+
 use crate::commands::models::print_table;
 
 pub(super) fn print(r: &Report) {
@@ -22,12 +23,9 @@ pub(super) fn print(r: &Report) {
                 .iter()
                 .map(|n| p.phases_mean_us.get(n).copied().unwrap_or(0.0))
                 .sum::<f64>();
-            vec![
-                p.rows.to_string(),
-                format!("{:.2}", p.end_to_end.p50),
-                format!("{:.2}", p.end_to_end.p90),
-                format!("{:.2}", p.end_to_end.p99),
-                format!("{:.2}", p.end_to_end.max),
+            let mut row = vec![p.rows.to_string()];
+            row.extend(percentiles(&p.end_to_end, 2));
+            row.extend([
                 format!("{:.0}", p.calls_per_second),
                 format!("{:.2}", p.predict.p50),
                 m("decode"),
@@ -37,7 +35,8 @@ pub(super) fn print(r: &Report) {
                 m("encode"),
                 format!("{other:.2}"),
                 format!("{:.0}%", p.phases_over_end_to_end * 100.0),
-            ]
+            ]);
+            row
         })
         .collect();
     print_table(
@@ -65,17 +64,14 @@ pub(super) fn print(r: &Report) {
             .http
             .iter()
             .map(|h| {
-                vec![
-                    h.rows.to_string(),
-                    h.concurrency.to_string(),
-                    format!("{:.1}", h.latency.p50),
-                    format!("{:.1}", h.latency.p90),
-                    format!("{:.1}", h.latency.p99),
-                    format!("{:.1}", h.latency.max),
+                let mut row = vec![h.rows.to_string(), h.concurrency.to_string()];
+                row.extend(percentiles(&h.latency, 1));
+                row.extend([
                     format!("{:.0}", h.requests_per_second),
                     h.errors.to_string(),
                     h.http_overhead_p50_us.map_or_else(String::new, |o| format!("{o:.1}")),
-                ]
+                ]);
+                row
             })
             .collect();
         print_table(
@@ -83,4 +79,9 @@ pub(super) fn print(r: &Report) {
             &rows,
         );
     }
+}
+
+/// p50, p90, p99 and max, with `digits` decimals.
+fn percentiles(s: &Stats, digits: usize) -> [String; 4] {
+    [s.p50, s.p90, s.p99, s.max].map(|v| format!("{v:.digits$}"))
 }
