@@ -18,7 +18,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 use crate::bindings::{prediction, training, types};
 use crate::heavy::Ticked;
 use crate::host::{GuestOutput, HostState, MemoryLimiter, OutputWatch, Redactor};
-use crate::{CallError, Engine, EngineError, LoadedComponent, Payload, Signature};
+use crate::{CallError, Engine, EngineError, LoadedComponent, MOVE_AFTER, Payload, Signature};
 
 /// Where the artifact folder appears inside the guest (read-only).
 pub const ARTIFACTS_GUEST_PATH: &str = "/artifacts";
@@ -121,6 +121,9 @@ pub struct DeploymentStats {
     pub calls: u64,
     /// Calls that trapped; their instance was thrown away.
     pub traps: u64,
+    /// Predictions that ran past [`MOVE_AFTER`] and finished in the heavy
+    /// pool.
+    pub moved: u64,
     /// Initialised instances waiting for a call.
     pub idle: usize,
 }
@@ -144,6 +147,7 @@ struct Inner {
     instances: AtomicU64,
     calls: AtomicU64,
     traps: AtomicU64,
+    moved: AtomicU64,
 }
 
 /// One initialised instance of a prediction model.
@@ -195,6 +199,7 @@ impl Deployment {
             instances: AtomicU64::new(0),
             calls: AtomicU64::new(0),
             traps: AtomicU64::new(0),
+            moved: AtomicU64::new(0),
         };
         if inner.prediction.is_some() {
             let start = |source| EngineError::Start {
@@ -227,6 +232,7 @@ impl Deployment {
             instances: self.0.instances.load(Ordering::Relaxed),
             calls: self.0.calls.load(Ordering::Relaxed),
             traps: self.0.traps.load(Ordering::Relaxed),
+            moved: self.0.moved.load(Ordering::Relaxed),
             idle: self.0.idle_pool().len(),
         }
     }
@@ -292,8 +298,8 @@ impl Deployment {
     }
 }
 
-/// A call in flight. It runs in its caller's task until the guest runs
-/// across an epoch tick (`ticked`); then the rest of it moves to the
+/// A call in flight. It runs in its caller's task until the guest has run
+/// for [`MOVE_AFTER`] (`ticked`); then the rest of it moves to the
 /// engine's heavy pool and the caller waits for it there, so quick calls
 /// on the caller's worker are not held up. Dropped before it is done (a
 /// client hung up), the rest finishes in the heavy pool: the instance
@@ -365,6 +371,23 @@ impl<T: Send + 'static> Drop for CallFuture<'_, T> {
 }
 
 impl Inner {
+    /// A place in the instance pool, waiting at most the call's deadline
+    /// for one (no timer when one is free).
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, CallError> {
+        let permits = Arc::clone(&self.permits);
+        if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
+            return Ok(permit);
+        }
+        let limits = &self.spec.limits;
+        tokio::time::timeout(limits.timeout, permits.acquire_owned())
+            .await
+            .map_err(|_| CallError::Busy {
+                instances: limits.max_instances,
+                waited: limits.timeout,
+            })?
+            .map_err(|_| CallError::Host("the instance pool is closed".into()))
+    }
+
     fn idle_pool(&self) -> std::sync::MutexGuard<'_, Vec<Instance>> {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -375,30 +398,27 @@ impl Inner {
         mut phases: Option<&mut CallPhases>,
         ticked: Ticked,
     ) -> Result<Payload, CallError> {
-        let queued = Instant::now();
+        // The clock is read once per call (the deadline's start), more
+        // only when timing phases.
+        let queued = phases.is_some().then(Instant::now);
         let limits = &self.spec.limits;
-        let _permit =
-            tokio::time::timeout(limits.timeout, Arc::clone(&self.permits).acquire_owned())
-                .await
-                .map_err(|_| CallError::Busy {
-                    instances: limits.max_instances,
-                    waited: limits.timeout,
-                })?
-                .map_err(|_| CallError::Host("the instance pool is closed".into()))?;
+        let _permit = self.permit().await?;
         let idle = self.idle_pool().pop();
         let mut instance = match idle {
             Some(instance) => instance,
             None => self.new_instance(false).await?.0,
         };
-        begin(&mut instance.store, limits.timeout);
+        let calling = begin(&mut instance.store, limits.timeout);
         instance.store.data_mut().ticked = Some(ticked);
-        let calling = Instant::now();
         let result = instance
             .guest
             .call_predict(&mut instance.store, &input, instance.state, &self.secrets)
             .await;
-        let returned_at = Instant::now();
-        if let Some(p) = phases.as_deref_mut() {
+        let returned_at = queued.map(|queued| (queued, Instant::now()));
+        if instance.store.data().ticked.as_ref().is_some_and(Ticked::get) {
+            self.moved.fetch_add(1, Ordering::Relaxed);
+        }
+        if let (Some(p), Some((queued, returned_at))) = (phases.as_deref_mut(), returned_at) {
             p.queue = calling - queued;
             let trace =
                 instance.store.data_mut().trace.as_mut().map(std::mem::take).unwrap_or_default();
@@ -409,7 +429,7 @@ impl Inner {
                 instance.store.data_mut().finish_call();
                 self.calls.fetch_add(1, Ordering::Relaxed);
                 self.idle_pool().push(instance);
-                if let Some(p) = phases {
+                if let (Some(p), Some((_, returned_at))) = (phases, returned_at) {
                     p.release = returned_at.elapsed();
                 }
                 let payload = returned.map_err(|e| model_error(e, &self.redact))?;
@@ -440,14 +460,7 @@ impl Inner {
     ) -> Result<Vec<(String, String)>, CallError> {
         let indices = self.training.as_ref().ok_or(CallError::Unsupported("training"))?;
         let limits = &self.spec.limits;
-        let _permit =
-            tokio::time::timeout(limits.timeout, Arc::clone(&self.permits).acquire_owned())
-                .await
-                .map_err(|_| CallError::Busy {
-                    instances: limits.max_instances,
-                    waited: limits.timeout,
-                })?
-                .map_err(|_| CallError::Host("the instance pool is closed".into()))?;
+        let _permit = self.permit().await?;
         let mut store = self.new_store(Some(output_dir))?;
         begin(&mut store, limits.timeout);
         let guest = match self.instantiate(&mut store, limits.timeout).await {
@@ -489,6 +502,7 @@ impl Inner {
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(cap),
             deadline: None,
+            started: Instant::now(),
             timed_out: false,
             ticked: None,
             output,
@@ -520,16 +534,23 @@ impl Inner {
             if state.output_watch.as_mut().is_some_and(OutputWatch::over) {
                 return Ok(UpdateDeadline::Interrupt);
             }
-            match state.deadline {
-                Some(deadline) if Instant::now() >= deadline => {
+            let now = Instant::now();
+            match (state.deadline, &state.ticked) {
+                (Some(deadline), _) if now >= deadline => {
                     state.timed_out = true;
                     Ok(UpdateDeadline::Interrupt)
                 }
-                // Let other tasks run, then look again at the next tick;
-                // the call has run across a tick, so it moves to the
-                // heavy pool (see `CallFuture`).
-                _ => {
-                    if let Some(ticked) = &state.ticked {
+                // A prediction that is still short keeps its worker (and
+                // its cache): a yield and a move would cost more than the
+                // rest of it.
+                (_, Some(_)) if now.saturating_duration_since(state.started) < MOVE_AFTER => {
+                    Ok(UpdateDeadline::Continue(1))
+                }
+                // Let other tasks run, then look again at the next tick; a
+                // prediction that has run this long moves to the heavy
+                // pool (see `CallFuture`).
+                (_, ticked) => {
+                    if let Some(ticked) = ticked {
                         ticked.set();
                     }
                     Ok(UpdateDeadline::Yield(1))
@@ -602,7 +623,6 @@ impl Inner {
     }
 }
 
-/// Arms the deadline for a call that may run for `limit`.
 /// Drops a store off the async workers: returning a trapped instance's
 /// memory (up to `limits.memory_mb` touched) takes milliseconds, which
 /// would otherwise hold up other models' calls queued on the same worker.
@@ -613,9 +633,13 @@ fn discard(store: Store<HostState>) {
     }
 }
 
-fn begin(store: &mut Store<HostState>, limit: Duration) {
-    store.data_mut().start_call(Instant::now() + limit);
+/// Arms the deadline for a call that may run for `limit`; returns when the
+/// call started.
+fn begin(store: &mut Store<HostState>, limit: Duration) -> Instant {
+    let now = Instant::now();
+    store.data_mut().start_call(now, limit);
     store.set_epoch_deadline(1);
+    now
 }
 
 fn model_error(e: types::ModelError, redact: &Redactor) -> CallError {

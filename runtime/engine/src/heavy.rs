@@ -1,7 +1,7 @@
 //! Where long calls run: a runtime of its own whose threads run at a lower
 //! scheduling priority than the host's workers. A call starts on its
 //! caller's task (a quick call costs no task and no thread hop); once the
-//! guest has run across an epoch tick, the rest of it moves here, so a
+//! guest has run for [`crate::MOVE_AFTER`], the rest of it moves here, so a
 //! model that computes for seconds, or floods the log, no longer holds up
 //! quick calls queued on the same worker: the kernel gives the workers the
 //! CPU first.
@@ -49,8 +49,8 @@ impl Drop for HeavyPool {
     }
 }
 
-/// Set by the epoch callback when a call runs across a tick: from then on
-/// the call belongs in the heavy pool.
+/// Set by the epoch callback when a call has run for [`crate::MOVE_AFTER`]:
+/// from then on the call belongs in the heavy pool.
 #[derive(Clone, Default)]
 pub(crate) struct Ticked(Arc<AtomicBool>);
 

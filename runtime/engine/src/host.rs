@@ -32,10 +32,12 @@ pub(crate) struct HostState {
     pub(crate) limiter: MemoryLimiter,
     /// When the running call must end; `None` between calls.
     pub(crate) deadline: Option<Instant>,
+    /// When the running call started.
+    pub(crate) started: Instant,
     /// Set when the epoch callback stopped a call at its deadline.
     pub(crate) timed_out: bool,
-    /// The running prediction's flag, set when it runs across an epoch
-    /// tick (it then moves to the heavy pool).
+    /// The running prediction's flag, set when it has run for
+    /// [`crate::MOVE_AFTER`] (it then moves to the heavy pool).
     pub(crate) ticked: Option<crate::heavy::Ticked>,
     pub(crate) output: GuestOutput,
     /// Who is logging (the service or model id), for the host's log.
@@ -110,11 +112,12 @@ pub(crate) fn folder_size(dir: &std::path::Path) -> u64 {
 
 impl HostState {
     /// Resets per-call state before a call.
-    pub(crate) fn start_call(&mut self, deadline: Instant) {
+    pub(crate) fn start_call(&mut self, started: Instant, limit: std::time::Duration) {
         if let Some(trace) = self.trace.as_mut() {
             trace.clear();
         }
-        self.deadline = Some(deadline);
+        self.started = started;
+        self.deadline = Some(started + limit);
         self.timed_out = false;
         self.limiter.refused = false;
         self.log_lines = 0;

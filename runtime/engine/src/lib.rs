@@ -34,9 +34,16 @@ pub use error::{CallError, EngineError, ErrorKind};
 use host::HostState;
 
 /// How often the epoch advances: the granularity of deadlines, and how often
-/// a long-running guest yields to other tasks (so another model's call
-/// queued behind it on the same worker waits at most about this long).
-pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+/// a running guest is looked at (the epoch callback: deadline, move to the
+/// heavy pool, yield).
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// How long a prediction runs in its caller's task before the rest of it
+/// moves to the heavy pool (at the first tick after): a quick call queued
+/// behind a long one on the same worker waits at most about this plus one
+/// tick. A call shorter than this is never moved, so a large batch of a
+/// few milliseconds keeps its core and its cache.
+pub const MOVE_AFTER: Duration = Duration::from_millis(5);
 
 /// Engine-wide settings.
 #[derive(Debug, Clone)]
@@ -65,7 +72,7 @@ struct EngineInner {
     linker: Linker<HostState>,
     cache: cache::CompileCache,
     config: EngineConfig,
-    /// Where calls that run across an epoch tick, and training runs, go.
+    /// Where calls that run past [`MOVE_AFTER`], and training runs, go.
     heavy: heavy::HeavyPool,
 }
 
