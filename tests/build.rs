@@ -19,13 +19,15 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
+    println!("cargo:rerun-if-changed={}", root.join(".cargo/config.toml").display());
 
     let mut args: Vec<&std::ffi::OsStr> = vec!["--lib".as_ref()];
     for (package, _, _) in GUESTS {
         args.push("-p".as_ref());
         args.push(package.as_ref());
     }
-    mlops_guest_build::cargo_build(&root, "guests", &args).expect("building the guest components");
+    mlops_guest_build::cargo_build(&root, "guests", &args, mlops_guest_build::Rustflags::Workspace)
+        .expect("building the guest components");
     let target_dir = mlops_guest_build::output_dir(&root, "guests");
     for (_, lib, var) in GUESTS {
         let wasm = target_dir.join(format!("{lib}.wasm"));

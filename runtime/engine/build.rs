@@ -29,11 +29,14 @@ fn main() {
     }
     let manifest = root.join("sdk/onnx-runner/Cargo.toml");
     // A target folder of its own: a plain `cargo build` of the host makes
-    // no `target/guests` (the test guests' folder).
+    // no `target/guests` (the test guests' folder). Without the workspace's
+    // guest flags (.cargo/config.toml): inlining more makes tract's runner a
+    // third larger, and slower to compile at load.
     mlops_guest_build::cargo_build(
         &root,
         RUNNER_TARGET,
         &["--manifest-path".as_ref(), manifest.as_os_str()],
+        mlops_guest_build::Rustflags::Plain,
     )
     .expect("building the ONNX runner (sdk/onnx-runner)");
     let wasm = mlops_guest_build::output_dir(&root, RUNNER_TARGET).join("mlops_onnx_runner.wasm");

@@ -27,9 +27,23 @@ pub fn output_dir(root: &Path, folder: &str) -> PathBuf {
     root.join("target").join(folder).join("wasm32-wasip2/guest")
 }
 
+/// The compiler flags of a guest build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rustflags {
+    /// The workspace's, from `.cargo/config.toml` (`[target.wasm32-wasip2]`).
+    Workspace,
+    /// None: the workspace's are overridden.
+    Plain,
+}
+
 /// Runs `cargo build --profile guest --target wasm32-wasip2 <args>` in
 /// `root` (the workspace root) into `target/<folder>`.
-pub fn cargo_build(root: &Path, folder: &str, args: &[&OsStr]) -> Result<(), String> {
+pub fn cargo_build(
+    root: &Path,
+    folder: &str,
+    args: &[&OsStr],
+    flags: Rustflags,
+) -> Result<(), String> {
     let pinned = pinned_toolchain(root);
     ensure_target(pinned.as_deref());
     let mut cmd = match &pinned {
@@ -49,6 +63,10 @@ pub fn cargo_build(root: &Path, folder: &str, args: &[&OsStr]) -> Result<(), Str
         .arg(root.join("target").join(folder));
     for var in OUTER_ONLY {
         cmd.env_remove(var);
+    }
+    if flags == Rustflags::Plain {
+        // Set, even empty, it takes precedence over the config's flags.
+        cmd.env("CARGO_ENCODED_RUSTFLAGS", "");
     }
     let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("cargo build {args:?} failed: {status}")) }
