@@ -51,10 +51,8 @@ pub(crate) async fn predict(
     times: Option<&mut CallTimes>,
 ) -> Result<Bytes, Error> {
     let started = times.is_some().then(Instant::now);
-    let request = codec::parse_request(body).map_err(Error::BadRequest)?;
-    let to_file = request.to_file();
-    let data = request.data.ok_or_else(|| Error::BadRequest("the request has no `data`".into()))?;
-    let input = codec::decode_data(data, &service.inputs).map_err(Error::BadRequest)?;
+    let (input, to_file) =
+        codec::decode_request(body, &service.inputs).map_err(Error::BadRequest)?;
     let output = match times {
         None => service.deployment.predict(input).await?,
         Some(times) => {

@@ -61,6 +61,90 @@ pub fn parse_request(body: &[u8]) -> Result<Request<'_>, String> {
     Ok(request)
 }
 
+/// Parses the envelope and decodes its `data` for a model whose inputs are
+/// `inputs`; returns the input and the `to_file` flag. A frame is decoded
+/// in the same pass as the envelope (a large request is read once); a JSON
+/// document (or a model that takes anything) goes through
+/// [`parse_request`] and [`decode_data`]. The errors are theirs.
+pub fn decode_request(body: &[u8], inputs: &Schema) -> Result<(Payload, bool), String> {
+    let Schema::Frame(fields) = inputs else {
+        let request = parse_request(body)?;
+        let data = request.data.ok_or("the request has no `data`")?;
+        return Ok((decode_data(data, inputs)?, request.to_file()));
+    };
+    let in_data = std::cell::Cell::new(false);
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = EnvelopeSeed { declared: fields, in_data: &in_data }
+        .deserialize(&mut de)
+        .and_then(|envelope| de.end().map(|()| envelope));
+    let (frame, to_file) = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) if e.is_syntax() || e.is_eof() => {
+            return Err(format!("the body is not valid JSON: {e}"));
+        }
+        Err(e) if in_data.get() => return Err(strip_position(&e)),
+        Err(e) => {
+            return Err(format!(
+                "{e}; send {{\"data\": <columns or document>, \"to_file\": <bool>}}"
+            ));
+        }
+    };
+    let frame = frame.ok_or("the request has no `data`; send {\"data\": <columns or document>}")?;
+    check_frame(&frame, fields)?;
+    Ok((Payload::Frame(frame), to_file))
+}
+
+/// The envelope with its `data` decoded as a frame: `(frame, to_file)`.
+/// Its keys are [`Request`]'s, as strictly.
+struct EnvelopeSeed<'a> {
+    declared: &'a [Field],
+    /// Set while `data` is being decoded, so an error there is reported
+    /// as the column's (not the envelope's).
+    in_data: &'a std::cell::Cell<bool>,
+}
+
+const ENVELOPE_KEYS: &[&str] = &["data", "to_file", "return_file"];
+
+impl<'de> DeserializeSeed<'de> for EnvelopeSeed<'_> {
+    type Value = (Option<Frame>, bool);
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
+    type Value = (Option<Frame>, bool);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("struct Request")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut frame, mut to_file, mut return_file) = (None, None, None);
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "data" if frame.is_some() => return Err(de::Error::duplicate_field("data")),
+                "data" => {
+                    self.in_data.set(true);
+                    frame = Some(map.next_value_seed(FrameSeed { declared: self.declared })?);
+                    self.in_data.set(false);
+                }
+                "to_file" if to_file.is_some() => {
+                    return Err(de::Error::duplicate_field("to_file"));
+                }
+                "to_file" => to_file = Some(map.next_value::<Option<bool>>()?),
+                "return_file" if return_file.is_some() => {
+                    return Err(de::Error::duplicate_field("return_file"));
+                }
+                "return_file" => return_file = Some(map.next_value::<Option<bool>>()?),
+                other => return Err(de::Error::unknown_field(other, ENVELOPE_KEYS)),
+            }
+        }
+        Ok((frame, to_file.flatten().or(return_file.flatten()).unwrap_or(false)))
+    }
+}
+
 /// Turns the request's `data` into what the model reads, as its signature
 /// says: a frame (columns checked against the declared ones) or a document.
 pub fn decode_data(data: &RawValue, inputs: &Schema) -> Result<Payload, String> {
@@ -119,6 +203,13 @@ fn decode_frame(data: &RawValue, fields: &[Field]) -> Result<Frame, String> {
     let mut de = serde_json::Deserializer::from_str(data.get());
     let frame =
         FrameSeed { declared: fields }.deserialize(&mut de).map_err(|e| strip_position(&e))?;
+    check_frame(&frame, fields)?;
+    Ok(frame)
+}
+
+/// What a decoded frame must be for a model declaring `fields`: every
+/// required column, columns of one length, no nulls where not nullable.
+fn check_frame(frame: &Frame, fields: &[Field]) -> Result<(), String> {
     let missing: Vec<&str> = fields
         .iter()
         .filter(|f| f.required && !frame.columns.iter().any(|c| c.name == f.name))
@@ -151,7 +242,7 @@ fn decode_frame(data: &RawValue, fields: &[Field]) -> Result<Frame, String> {
             return Err(format!("column `{}` has nulls, which this model does not accept", c.name));
         }
     }
-    Ok(frame)
+    Ok(())
 }
 
 /// serde_json adds " at line 1 column 57"; our messages name the column.

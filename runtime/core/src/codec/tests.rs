@@ -11,9 +11,15 @@ fn well_log_inputs() -> Schema {
     Schema::Frame(vec![field("ACS"), field("RDEP"), field("DEN")])
 }
 
+/// Decodes a body both ways, in one pass (`decode_request`, what calls
+/// use) and in two (`parse_request` then `decode_data`), and checks that
+/// they agree, errors included.
 fn decode(body: &str, inputs: &Schema) -> Result<Payload, String> {
-    let request = parse_request(body.as_bytes())?;
-    decode_data(request.data.expect("data"), inputs)
+    let two_pass = parse_request(body.as_bytes())
+        .and_then(|request| decode_data(request.data.expect("data"), inputs));
+    let one_pass = decode_request(body.as_bytes(), inputs).map(|(payload, _)| payload);
+    assert_eq!(one_pass, two_pass, "one pass and two disagree on {body}");
+    one_pass
 }
 
 fn frame(p: Payload) -> Frame {
@@ -84,6 +90,29 @@ fn the_envelope_is_strict_and_accepts_the_old_flag() {
     assert!(err.contains("has no `data`"), "{err}");
     let err = parse_request(b"{\"data\": ").expect_err("truncated");
     assert!(err.starts_with("the body is not valid JSON"), "{err}");
+
+    // The one-pass decoder of frames, likewise.
+    let frame = &well_log_inputs();
+    let body = br#"{"data": {"ACS": [1], "RDEP": [1], "DEN": [1]}, "return_file": true}"#;
+    assert!(decode_request(body, frame).expect("ok").1);
+    let body = br#"{"to_file": false, "data": {"ACS": [1], "RDEP": [1], "DEN": [1]}}"#;
+    assert!(!decode_request(body, frame).expect("ok").1);
+    let err = decode_request(b"{\"data\": {}, \"to_flie\": true}", frame).expect_err("typo");
+    assert!(err.contains("unknown field `to_flie`") && err.contains("; send {"), "{err}");
+    let err = decode_request(b"{\"to_file\": true}", frame).expect_err("no data");
+    assert!(err.contains("has no `data`"), "{err}");
+    let err = decode_request(b"{\"data\": ", frame).expect_err("truncated");
+    assert!(err.starts_with("the body is not valid JSON"), "{err}");
+    let body = br#"{"data": {"ACS": [1], "RDEP": [1], "DEN": [1]}} trailing"#;
+    let err = decode_request(body, frame).expect_err("trailing bytes");
+    assert!(err.starts_with("the body is not valid JSON"), "{err}");
+    let body = br#"{"data": {"ACS": [1], "RDEP": [1], "DEN": [1]}, "data": {}}"#;
+    let err = decode_request(body, frame).expect_err("data twice");
+    assert!(err.contains("duplicate field `data`"), "{err}");
+    let err = decode_request(b"[1]", frame).expect_err("not an object");
+    assert!(err.contains("expected struct Request"), "{err}");
+    let err = decode_request(br#"{"data": {"ACS": ["x"]}}"#, frame).expect_err("bad cell");
+    assert!(!err.contains("; send {") && !err.contains(" at line "), "a column's error: {err}");
 }
 
 #[test]
