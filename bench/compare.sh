@@ -9,7 +9,9 @@
 #   3. mlops-host in-process (engine call) and over HTTP;
 #   4. the same model in Python: FastAPI + uvicorn, and MLflow's pyfunc
 #      scoring server (`mlflow models serve`), installed from PyPI into a
-#      virtual environment under target/.
+#      virtual environment under target/;
+#   5. large batches (100,000 rows per request) over HTTP: the floor,
+#      mlops-host and FastAPI, in rows per second.
 # Every server's answer is checked against the fixture before it is timed;
 # a wrk run with a socket error or a non-2xx answer fails the benchmark.
 # Each HTTP point is run BENCH_RUNS times (3), interleaved across servers
@@ -101,10 +103,37 @@ for run in $(seq 1 "$runs"); do
         done
     done
 done
+# Memory after the 1-row load.
 for name in floor mlops fastapi mlflow; do
     printf '{"start_to_first_ms": %s, "memory": %s}\n' "$(cat "$work/start-ms-$name")" "$(mem_tree "${spids[$name]}")" \
         > "$work/start-$name.json"
 done
+
+# --- large batches over HTTP ---------------------------------------------
+# 100,000 rows per request (the fixture's rows repeated, nulls included):
+# what a client pays to send a large batch, decode and encode included. The
+# floor answers mlops-host's own answer to it from memory. MLflow is left
+# out: its pandas path is the slowest of the peers at one row already.
+big_rows=100000
+python3 - "$work/big.json" "$big_rows" <<'PY'
+import json, sys
+req = json.load(open("examples/well_log/fixtures/predict.request.json"))["data"]
+n = int(sys.argv[2])
+json.dump({"data": {k: [v[i % len(v)] for i in range(n)] for k, v in req.items()}}, open(sys.argv[1], "w"))
+PY
+for name in mlops fastapi; do check_answer "$name-big" "${urls[$name]}" "$work/big.json"; done
+start floor-big 18185 /services/well_log-prediction-dev/call "$work/big.json" \
+    "$root/target/release/floor" 127.0.0.1:18185 "$work/answer-mlops-big.json"
+declare -A big_urls=([floor]="${urls[floor-big]}" [mlops]="${urls[mlops]}" [fastapi]="${urls[fastapi]}")
+for run in $(seq 1 "$runs"); do
+    for c in 1 2; do
+        for name in floor mlops fastapi; do
+            say "run $run/$runs, $name, $big_rows rows: wrk -c$c -t1 -d${seconds}s"
+            run_wrk "$work/wrk-$name-big-c$c-$run.json" "$work/big.json" -t1 -c"$c" -d"${seconds}s" --timeout 30s "${big_urls[$name]}"
+        done
+    done
+done
+echo "$big_rows" > "$work/big-rows"
 
 "$venv/bin/python" bench/report.py "$work" "$date" "$runs"
 say "wrote bench/results/$date.json and .md, and the table in README.md"

@@ -21,6 +21,16 @@ CONTENDERS = [
     ("mlflow", "MLflow pyfunc (`mlflow models serve`), 2 workers"),
 ]
 CONCURRENCY = [1, 8, 32]
+# Large batches: who is measured, at which concurrency.
+BIG = [
+    ("floor", "the floor: bare hyper, answer from memory"),
+    ("mlops", "mlops-host (HTTP)"),
+    ("fastapi", "FastAPI + uvicorn, 2 workers"),
+]
+BIG_CONCURRENCY = [1, 2]
+# Issue 16: the JSON path decodes at least this many values per second on
+# one core.
+DECODE_GOAL = 5e6
 METRICS = ["requests_per_second", "p50", "p99"]
 
 
@@ -55,12 +65,24 @@ def main(work, date, runs):
                 for c in CONCURRENCY
             },
         }
+    big_rows = int(open(os.path.join(work, "big-rows")).read())
+    big = {
+        "rows": big_rows,
+        "points": {
+            key: {
+                str(c): point([load(os.path.join(work, f"wrk-{key}-big-c{c}-{i}.json")) for i in range(1, runs + 1)])
+                for c in BIG_CONCURRENCY
+            }
+            for key, _ in BIG
+        },
+    }
     results = {
         "date": date,
         "machine": machine,
         "native": list(native.values()),
         "mlops_in_process": inproc,
         "http": http,
+        "http_large": big,
     }
     results["goals"] = goals(results)
     os.makedirs(os.path.join(root, "bench", "results"), exist_ok=True)
@@ -106,7 +128,18 @@ def goals(r):
     if 100000 in native and 100000 in inproc:
         x = inproc[100000]["predict"]["p50"] / native[100000]["p50"]
         goal("in process, 100,000 rows, p50: mlops-host / native", x, "×", "≤ 1.5", x <= 1.5)
+    if 100000 in inproc:
+        rate = decode_rate(r)
+        goal("JSON decode, 100,000-row request, values per second on one core", rate / 1e6, " M/s",
+             f"≥ {DECODE_GOAL / 1e6:.0f}", rate >= DECODE_GOAL)
     return out
+
+
+def decode_rate(r):
+    """Values per second the JSON decode of the 100,000-row request reaches
+    (median decode time; the request has three columns)."""
+    p = {p["rows"]: p for p in r["mlops_in_process"]["in_process"]}[100000]
+    return 3 * p["rows"] / (p["phases"]["decode"]["p50"] / 1e6)
 
 
 def us(v):
@@ -190,6 +223,39 @@ def table(r):
             f"| {p['rows']:,} | {us(n['p50'])} | {us(p['predict']['p50'])} | {us(p['predict']['p50'] - n['p50'])} | "
             f"{p['predict']['p50'] / n['p50']:.1f}× | {us(ph['copy_in'])} / {us(ph['compute'])} / {us(ph['copy_out'])} |"
         )
+    big = r["http_large"]
+    bp = big["points"]
+
+    def bmed(key, c, metric):
+        return bp[key][str(c)][metric]["median"]
+
+    lines += [
+        "",
+        f"Large batches over HTTP: {big['rows']:,} rows per request (three columns in, one out), "
+        "the same wrk runs (one thread), rows per second = requests per second × rows:",
+        "",
+        "| | c=1 p50 | c=1 rows/s | c=2 rows/s | c=2 rows/s against the floor |",
+        "|---|---|---|---|---|",
+    ]
+    for key, name in BIG:
+        lines.append(
+            f"| {name} | {spread_us(bp[key]['1']['p50'])} | "
+            f"{bmed(key, 1, 'requests_per_second') * big['rows'] / 1e6:,.2f} M | "
+            f"{bmed(key, 2, 'requests_per_second') * big['rows'] / 1e6:,.2f} M | "
+            f"{ratio(bmed(key, 2, 'requests_per_second'), bmed('floor', 2, 'requests_per_second'))} |"
+        )
+    inbig = {p["rows"]: p for p in r["mlops_in_process"]["in_process"]}.get(100000)
+    if inbig:
+        ph = inbig["phases"]
+        lines += [
+            "",
+            f"mlops-host against FastAPI at {big['rows']:,} rows: "
+            f"{ratio(bmed('mlops', 1, 'requests_per_second'), bmed('fastapi', 1, 'requests_per_second'))} the rows/s at c=1, "
+            f"{ratio(bmed('mlops', 2, 'requests_per_second'), bmed('fastapi', 2, 'requests_per_second'))} at c=2. "
+            f"In process, the same request: JSON decode {us(ph['decode']['p50'])} "
+            f"({decode_rate(r) / 1e6:,.1f} M values/s on one core), engine call {us(inbig['predict']['p50'])}, "
+            f"JSON encode {us(ph['encode']['p50'])} (p50s).",
+        ]
     cold = r["mlops_in_process"]["cold"]
     lines += [
         "",
@@ -200,8 +266,10 @@ def table(r):
         "",
     ]
     for g in r["goals"]:
-        value = f"{g['value']:.2f}{g['unit']}" if g["unit"] == "×" else f"{g['value']:+.1f} {g['unit']}"
-        lines.append(f"- {g['goal']}: {value} (goal {g['limit']}{'' if g['unit'] == '×' else ' ' + g['unit']}): "
+        value = (f"{g['value']:.2f}{g['unit']}" if g["unit"] in ("×", " M/s")
+                 else f"{g['value']:+.1f} {g['unit']}")
+        unit = {"×": "", " M/s": " M/s"}.get(g["unit"], " " + g["unit"])
+        lines.append(f"- {g['goal']}: {value} (goal {g['limit']}{unit}): "
                      f"{'met' if g['met'] else 'missed'}")
     lines.append("")
     return "\n".join(lines)

@@ -163,7 +163,26 @@ fn the_readme_shows_the_latest_comparison() {
         let memory = &results["http"][contender]["start"]["memory"];
         assert!(memory["pss_kib"].as_u64().is_some_and(|k| k > 0), "{contender}: {memory}");
     }
-    assert!(!results["goals"].as_array().expect("goals").is_empty());
+    // Large batches: the floor, mlops-host and FastAPI, every run clean.
+    let large = &results["http_large"];
+    assert!(large["rows"].as_u64().is_some_and(|n| n >= 100_000), "{large}");
+    for contender in ["floor", "mlops", "fastapi"] {
+        for c in ["1", "2"] {
+            let runs = large["points"][contender][c]["runs"].as_array().expect("runs");
+            assert_eq!(runs.len() as u64, runs_per_point, "large, {contender} c={c}");
+            for run in runs {
+                assert!(run["requests"].as_u64().is_some_and(|n| n > 0), "{contender}: {run}");
+                assert_eq!((&run["errors"], &run["non_2xx"]), (&json!(0), &json!(0)));
+            }
+        }
+    }
+    let goals = results["goals"].as_array().expect("goals");
+    for goal in ["HTTP c=32", "HTTP c=1 p50", "1 row", "100,000 rows", "JSON decode"] {
+        assert!(
+            goals.iter().any(|g| g["goal"].as_str().is_some_and(|s| s.contains(goal))),
+            "no goal about {goal}: {goals:?}"
+        );
+    }
 }
 
 /// The README's table of load times by language is the newest output of
