@@ -62,12 +62,29 @@ pub fn settings(data: &[u8]) {
 }
 
 /// A call's body: the seed's envelope, then its `data` per schema.
+///
+/// Each body is decoded both ways: in one pass (`decode_request`, what
+/// calls use) and in two (`parse_request`, then `decode_data`). When either
+/// accepts it, both must, with the same payload and flag.
 pub fn envelope(data: &[u8]) {
-    let Ok(request) = mlops_core::codec::parse_request(data) else { return };
-    let Some(raw) = request.data else { return };
+    let request = mlops_core::codec::parse_request(data);
     for schema in schemas() {
-        if let Ok(payload) = mlops_core::codec::decode_data(raw, &schema) {
-            check_payload(&payload);
+        let one_pass = mlops_core::codec::decode_request(data, &schema);
+        let two_pass = match &request {
+            Ok(request) => request
+                .data
+                .ok_or_else(String::new)
+                .and_then(|raw| mlops_core::codec::decode_data(raw, &schema))
+                .map(|payload| (payload, request.to_file())),
+            Err(e) => Err(e.clone()),
+        };
+        match (one_pass, two_pass) {
+            (Ok(one), Ok(two)) => {
+                assert_eq!(one, two, "one pass and two decode differently");
+                check_payload(&one.0);
+            }
+            (Err(_), Err(_)) => {}
+            (one, two) => panic!("one pass gave {one:?}, two passes {two:?}"),
         }
     }
 }
