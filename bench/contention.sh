@@ -2,7 +2,7 @@
 # Quick calls while long ones run: the example model called at c=1 by wrk,
 # alone and while two clients keep the probe model looping until its 300 ms
 # deadline (each loop call runs on a CPU for 300 ms). A long call moves to
-# the engine's low-priority pool once it has run for 5 ms (MOVE_AFTER in
+# the engine's low-priority pool once it has run for 2 ms (MOVE_AFTER in
 # runtime/engine/src/lib.rs); this measures what the quick calls see. Three rounds; writes
 # bench/results/contention/<date>.md.
 #

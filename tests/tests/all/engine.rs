@@ -113,18 +113,18 @@ async fn a_guest_that_loops_forever_is_stopped_at_its_deadline_and_other_models_
 }
 
 /// A prediction moves to the heavy pool only once it has run for
-/// `MOVE_AFTER` (5 ms): quick calls stay on their worker, a long one moves
+/// `MOVE_AFTER` (2 ms): quick calls stay on their worker, a long one moves
 /// and still answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_a_call_that_runs_past_move_after_moves_to_the_heavy_pool() {
-    assert_eq!(mlops_engine::MOVE_AFTER, Duration::from_millis(5));
+    assert_eq!(mlops_engine::MOVE_AFTER, Duration::from_millis(2));
     let engine = engine(None);
     let probe = load(&engine, probe_wasm());
     let d = deploy(&engine, &probe, "probe", tight_limits(), None).await;
     for _ in 0..10 {
         d.predict(ask(json!({"op": "count"}))).await.expect("count");
     }
-    // Quick calls stay (one could be preempted past 5 ms on a busy machine).
+    // Quick calls stay (one could be preempted past 2 ms on a busy machine).
     assert!(d.stats().moved <= 1, "quick calls were moved: {:?}", d.stats());
     let before = d.stats().moved;
     let out = answer(d.predict(ask(json!({"op": "sleep_ms", "ms": 40}))).await.expect("long"));
