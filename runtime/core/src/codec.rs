@@ -48,17 +48,22 @@ impl Request<'_> {
 
 /// Parses the envelope. The message of an error says what to send instead.
 pub fn parse_request(body: &[u8]) -> Result<Request<'_>, String> {
-    let request: Request<'_> = serde_json::from_slice(body).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            format!("the body is not valid JSON: {e}")
-        } else {
-            format!("{e}; send {{\"data\": <columns or document>, \"to_file\": <bool>}}")
-        }
-    })?;
+    let request: Request<'_> = serde_json::from_slice(body).map_err(envelope_error)?;
     if request.data.is_none() {
-        return Err("the request has no `data`; send {\"data\": <columns or document>}".into());
+        return Err(NO_DATA.into());
     }
     Ok(request)
+}
+
+const NO_DATA: &str = "the request has no `data`; send {\"data\": <columns or document>}";
+
+/// What is wrong with an envelope that does not parse.
+fn envelope_error(e: serde_json::Error) -> String {
+    if e.is_syntax() || e.is_eof() {
+        format!("the body is not valid JSON: {e}")
+    } else {
+        format!("{e}; send {{\"data\": <columns or document>, \"to_file\": <bool>}}")
+    }
 }
 
 /// Parses the envelope and decodes its `data` for a model whose inputs are
@@ -69,7 +74,7 @@ pub fn parse_request(body: &[u8]) -> Result<Request<'_>, String> {
 pub fn decode_request(body: &[u8], inputs: &Schema) -> Result<(Payload, bool), String> {
     let Schema::Frame(fields) = inputs else {
         let request = parse_request(body)?;
-        let data = request.data.ok_or("the request has no `data`")?;
+        let data = request.data.ok_or(NO_DATA)?;
         return Ok((decode_data(data, inputs)?, request.to_file()));
     };
     let in_data = std::cell::Cell::new(false);
@@ -77,19 +82,15 @@ pub fn decode_request(body: &[u8], inputs: &Schema) -> Result<(Payload, bool), S
     let parsed = EnvelopeSeed { declared: fields, in_data: &in_data }
         .deserialize(&mut de)
         .and_then(|envelope| de.end().map(|()| envelope));
-    let (frame, to_file) = match parsed {
-        Ok(parsed) => parsed,
-        Err(e) if e.is_syntax() || e.is_eof() => {
-            return Err(format!("the body is not valid JSON: {e}"));
+    let (frame, to_file) = parsed.map_err(|e| {
+        // A column's error is the column's, unless the JSON itself is bad.
+        if in_data.get() && !(e.is_syntax() || e.is_eof()) {
+            strip_position(&e)
+        } else {
+            envelope_error(e)
         }
-        Err(e) if in_data.get() => return Err(strip_position(&e)),
-        Err(e) => {
-            return Err(format!(
-                "{e}; send {{\"data\": <columns or document>, \"to_file\": <bool>}}"
-            ));
-        }
-    };
-    let frame = frame.ok_or("the request has no `data`; send {\"data\": <columns or document>}")?;
+    })?;
+    let frame = frame.ok_or(NO_DATA)?;
     check_frame(&frame, fields)?;
     Ok((Payload::Frame(frame), to_file))
 }

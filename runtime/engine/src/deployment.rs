@@ -374,12 +374,11 @@ impl Inner {
     /// A place in the instance pool, waiting at most the call's deadline
     /// for one (no timer when one is free).
     async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, CallError> {
-        let permits = Arc::clone(&self.permits);
-        if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
+        if let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() {
             return Ok(permit);
         }
         let limits = &self.spec.limits;
-        tokio::time::timeout(limits.timeout, permits.acquire_owned())
+        tokio::time::timeout(limits.timeout, Arc::clone(&self.permits).acquire_owned())
             .await
             .map_err(|_| CallError::Busy {
                 instances: limits.max_instances,
