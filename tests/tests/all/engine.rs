@@ -346,8 +346,13 @@ async fn train_writes_artifacts_into_its_writable_output_folder_only() {
 async fn a_training_run_that_writes_past_its_output_cap_is_stopped() {
     let engine = engine(None);
     let probe = load(&engine, probe_wasm());
-    // tight_limits: 8 MiB of output, 32 MiB of memory.
-    let d = deploy(&engine, &probe, "probe", tight_limits(), None).await;
+    // tight_limits: 8 MiB of output, 32 MiB of memory. The deadline is
+    // raised from its 300 ms: training runs at low priority (nice 10), and
+    // beside the other tests' compiles and loops it could be starved past
+    // 300 ms before writing 8 MiB, ending in a timeout instead of the cap
+    // this test is about.
+    let limits = mlops_manifest::Limits { timeout: Duration::from_secs(30), ..tight_limits() };
+    let d = deploy(&engine, &probe, "probe", limits, None).await;
     let out = tempfile::tempdir().expect("tempdir");
     let ok = d.train(ask(json!({"write_mb": 2})), out.path()).await.expect("within the cap");
     assert_eq!(ok, [("written_mb".to_string(), "2".to_string())]);
