@@ -4,4 +4,4 @@
 # sdk/js/build-component.sh) and prints its path.
 set -euo pipefail
 cd "$(dirname "$0")"
-exec ../../sdk/js/build-component.sh well_log_js
+exec ../../sdk/js/build-component.sh well_log_js model

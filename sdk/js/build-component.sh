@@ -4,10 +4,17 @@
 # and prints its path. componentize-js is pinned by
 # examples/well_log_js/package-lock.json and installed into its
 # node_modules. Skips the build when the output is newer than every input.
+# The world is `predictor` unless given: `model` for a model that also
+# trains.
 #
-#   cd <model folder> && ../../sdk/js/build-component.sh <name>
+#   cd <model folder> && ../../sdk/js/build-component.sh <name> [predictor|model]
 set -euo pipefail
 name="$1"
+world="${2:-predictor}"
+case "$world" in
+    predictor|model) ;;
+    *) echo "build: unknown world \`$world\` (predictor or model)" >&2; exit 2 ;;
+esac
 sdk=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$sdk/../.." && pwd)
 here=$(pwd)
@@ -49,7 +56,7 @@ mkdir -p "$out_dir"
 # componentize-js maps the working folder to `/` while it loads the module,
 # so run it from the repository root, where the model's relative import of
 # the SDK resolves. `-d http fetch-event`: the host links no wasi:http.
-(cd "$root" && "$componentize_js" "${here#"$root"/}/model.js" --wit "$wit" -n predictor \
+(cd "$root" && "$componentize_js" "${here#"$root"/}/model.js" --wit "$wit" -n "$world" \
     -d http fetch-event -o "$out.tmp" >&2)
 mv "$out.tmp" "$out"
 echo "$out"

@@ -14,8 +14,20 @@
 //
 //     export const prediction = exportModel(Doubler);
 //
-// Build it for the world in ./wit (mlops:model's `predictor` plus the WASI
-// filesystem this module reads artifacts with); see README.md.
+// A model that also trains has a `train(data, folderPath, secrets)` method
+// (on an instance of its own: `initialization` is not called first) that
+// writes its artifacts with `writeArtifact` and returns metadata:
+//
+//       train(frame, folderPath) {
+//         writeArtifact(folderPath, 'factor.json', JSON.stringify(2));
+//         return { rows: frame.rows };
+//       }
+//
+//     export const training = exportTraining(Doubler);
+//
+// Build it for a world in ./wit (mlops:model's `predictor`, or `model` for a
+// model that also trains, plus the WASI filesystem this module reads and
+// writes artifacts with); see README.md.
 //
 // The module mirrors the Rust SDK (sdk/rust): the same error messages, the
 // same validity-bitmap rules, the same signature defaults.
@@ -155,6 +167,15 @@ export class Frame {
     return this.#values(name, 'bool');
   }
 
+  /** Whether column `name` has a value in every row. */
+  allValid(name) {
+    const column = this.column(name);
+    const rows = column.data.val.length;
+    if (column.validity === undefined || column.validity === null) return true;
+    for (let row = 0; row < rows; row++) if (!rowValid(column, row)) return false;
+    return true;
+  }
+
   /** Which rows hold a value in every one of the named columns, or null
    * when none of them has a validity bitmap (every row present: the fast
    * path). Rows past the end of a short bitmap are missing. */
@@ -193,7 +214,7 @@ export const log = {
 let currentSecrets = new Map();
 
 /** The value of a secret the model declared, if the host has it (undefined
- * otherwise). Valid inside `initialization` and `predict`. */
+ * otherwise). Valid inside `initialization`, `predict` and `train`. */
 export function secret(name) {
   return currentSecrets.get(name);
 }
@@ -211,12 +232,12 @@ export function readArtifact(artifactFolder, name) {
   const path = `${artifactFolder}/${name}`;
   // The engine has no file API: open the file through the preopened
   // directory that holds it (the host preopens the artifact folder).
-  const preopen = getDirectories().find(([, mount]) => path.startsWith(mount === '/' ? '/' : `${mount}/`));
-  if (!preopen) throw ModelError.badArtifact(`cannot read artifact \`${name}\`: ${path} is not in a preopened folder`);
-  const [dir, mount] = preopen;
+  const target = preopenOf(path);
+  if (!target) throw ModelError.badArtifact(`cannot read artifact \`${name}\`: ${path} is not in a preopened folder`);
+  const [dir, inside] = target;
   let file;
   try {
-    file = dir.openAt({ symlinkFollow: true }, path.slice(mount.length).replace(/^\/+/, ''), {}, { read: true });
+    file = dir.openAt({ symlinkFollow: true }, inside, {}, { read: true });
     const chunks = [];
     let offset = 0n;
     for (;;) {
@@ -231,6 +252,55 @@ export function readArtifact(artifactFolder, name) {
   } catch (e) {
     // A WASI error arrives as an exception whose payload is its error code.
     throw ModelError.badArtifact(`cannot read artifact \`${name}\`: ${e?.payload ?? e}`);
+  } finally {
+    file?.[dispose]?.();
+    dir[dispose]?.();
+  }
+}
+
+// The preopened directory that holds `path`, and the path inside it.
+function preopenOf(path) {
+  const found = getDirectories().find(([, mount]) => path.startsWith(mount === '/' ? '/' : `${mount}/`));
+  if (!found) return null;
+  const [dir, mount] = found;
+  return [dir, path.slice(mount.length).replace(/^\/+/, '')];
+}
+
+/** Writes an artifact file into `folderPath` (the folder `train` is given):
+ * `content` is a string (written as UTF-8) or a Uint8Array; `name` may hold
+ * subfolders (`sub/model.json`). A failure is an internal error naming the
+ * file. */
+export function writeArtifact(folderPath, name, content) {
+  const parts = String(name).split('/');
+  if (!name || name.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..')) {
+    throw ModelError.internal(
+      `artifact name \`${name}\` is not a relative path inside the folder (like \`model.json\` or \`sub/model.json\`)`,
+    );
+  }
+  const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : new Uint8Array(content);
+  const target = preopenOf(`${folderPath}/${name}`);
+  if (!target) throw ModelError.internal(`cannot write artifact \`${name}\`: ${folderPath} is not a writable folder`);
+  const [dir, inside] = target;
+  let file;
+  try {
+    const folders = inside.split('/').slice(0, -1);
+    for (let i = 1; i <= folders.length; i++) {
+      try {
+        dir.createDirectoryAt(folders.slice(0, i).join('/'));
+      } catch (e) {
+        if (e?.payload !== 'exist') throw e;
+      }
+    }
+    file = dir.openAt({}, inside, { create: true, truncate: true }, { write: true });
+    let offset = 0;
+    while (offset < bytes.length) {
+      const written = Number(file.write(bytes.subarray(offset), BigInt(offset)));
+      if (written <= 0) throw new Error('no progress writing');
+      offset += written;
+    }
+  } catch (e) {
+    if (e instanceof ModelError) throw e;
+    throw ModelError.internal(`cannot write artifact \`${name}\`: ${e?.payload ?? e}`);
   } finally {
     file?.[dispose]?.();
     dir[dispose]?.();
@@ -268,6 +338,15 @@ function output(result) {
   if (result instanceof Frame) return { tag: 'frame', val: { columns: result.columns } };
   if (typeof result === 'string') return { tag: 'json', val: result };
   throw ModelError.internal(`predict returned ${typeof result}: return a Frame or JSON text`);
+}
+
+// The metadata `train` returned, as the contract's entries.
+function entries(metadata) {
+  if (metadata === undefined || metadata === null) return [];
+  if (typeof metadata !== 'object' || Array.isArray(metadata)) {
+    throw ModelError.internal(`train returned ${Array.isArray(metadata) ? 'an array' : typeof metadata}: return an object of metadata (or nothing)`);
+  }
+  return Object.entries(metadata).map(([key, value]) => ({ key, value: String(value) }));
 }
 
 // Runs a model method with the call's secrets; exceptions other than
@@ -316,6 +395,20 @@ export function exportModel(ModelClass) {
     },
     describe() {
       return { inputs: schema(ModelClass.inputs), outputs: schema(ModelClass.outputs) };
+    },
+  };
+}
+
+/** The `training` export for `ModelClass` (its `train`): export it from the
+ * model's module as `training` and build for the world `model`. */
+export function exportTraining(ModelClass) {
+  return {
+    train(data, folderPath, secrets) {
+      return call(secrets, (s) => {
+        const model = new ModelClass();
+        if (typeof model.train !== 'function') throw ModelError.unsupported('this model does not train');
+        return entries(model.train(input('any', data), folderPath, s));
+      });
     },
   };
 }

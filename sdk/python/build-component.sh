@@ -2,11 +2,17 @@
 # Builds the Python model in the current folder (its `app.py`, against the
 # SDK in sdk/python) into target/guests/python/<name>.wasm with
 # componentize-py (from PyPI, in a venv under target/), and prints its path.
-# Skips the build when the output is newer than every input.
+# Skips the build when the output is newer than every input. The world is
+# `predictor` unless given: `model` for a model that also trains.
 #
-#   cd <model folder> && ../../sdk/python/build-component.sh <name>
+#   cd <model folder> && ../../sdk/python/build-component.sh <name> [predictor|model]
 set -euo pipefail
 name="$1"
+world="${2:-predictor}"
+case "$world" in
+    predictor|model|trainer) ;;
+    *) echo "build: unknown world \`$world\` (predictor, model or trainer)" >&2; exit 2 ;;
+esac
 sdk=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$sdk/../.." && pwd)
 venv="$root/target/py-build-venv"
@@ -32,7 +38,7 @@ fi
 mkdir -p "$out_dir"
 # componentize-py generates the `wit_world` bindings itself; -p adds the
 # model's folder and the SDK (sdk/python/mlops_model) to the Python path.
-"$venv/bin/componentize-py" -d "$root/wit" -w predictor componentize app \
+"$venv/bin/componentize-py" -d "$root/wit" -w "$world" componentize app \
     -p . -p "$sdk" -o "$out.tmp" >&2
 mv "$out.tmp" "$out"
 echo "$out"

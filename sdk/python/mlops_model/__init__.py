@@ -23,6 +23,20 @@ module must bind it to the name ``Prediction``. Build with::
 
     componentize-py -d wit -w predictor componentize app -p . -p <this folder's parent> -o model.wasm
 
+A model that also trains defines ``train`` and binds ``Training`` as well,
+and is built for the world ``model`` (``-w model``)::
+
+        def train(self, frame, folder_path, secrets):
+            slope = ...  # fit it to the frame's columns
+            mlops_model.write_artifact(folder_path, "params.json", json.dumps({"slope": slope}))
+            return {"rows": frame.rows}
+
+    Training = mlops_model.export_training(Doubler)
+
+``train`` runs on an instance of its own (``initialization`` is not called):
+what it writes into ``folder_path`` becomes a new artifact version, with the
+returned metadata; an error or a trap leaves no version.
+
 The package mirrors the Rust SDK (``sdk/rust``): the same error messages,
 the same validity-bitmap rules, the same signature defaults.
 """
@@ -46,6 +60,7 @@ __all__ = [
     "read_artifact",
     "read_artifact_text",
     "secret",
+    "write_artifact",
 ]
 
 
@@ -88,6 +103,14 @@ _TYPE_NAMES = {
     _wit.ColumnData_String: "string",
     _wit.ColumnData_Bool: "bool",
 }
+
+
+def _check_name(name: str) -> None:
+    parts = name.split("/")
+    if not name or name.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise ModelError.internal(
+            f"artifact name `{name}` is not a relative path inside the folder (like `model.json` or `sub/model.json`)"
+        )
 
 
 def _bitmap(valid: Sequence[bool]) -> Optional[bytes]:
@@ -180,6 +203,12 @@ class Frame:
         """The booleans of column ``name``."""
         return self._values(name, _wit.ColumnData_Bool)
 
+    def all_valid(self, name: str) -> bool:
+        """Whether column ``name`` has a value in every row."""
+        column = self.column(name)
+        rows = len(column.data.value)
+        return column.validity is None or all(_row_valid(column, row) for row in range(rows))
+
     def valid(self, *names: str) -> Optional[List[bool]]:
         """Which rows hold a value in every one of the named columns, or
         ``None`` when none of them has a validity bitmap (every row present:
@@ -241,7 +270,7 @@ _secrets: Dict[str, str] = {}
 
 def secret(name: str) -> Optional[str]:
     """The value of a secret the model declared, if the host has it. Valid
-    inside ``initialization`` and ``predict``."""
+    inside ``initialization``, ``predict`` and ``train``."""
     return _secrets.get(name)
 
 
@@ -268,6 +297,24 @@ def read_artifact_text(artifact_folder: Optional[str], name: str) -> str:
         raise ModelError.bad_artifact(f"artifact `{name}` is not UTF-8 text") from None
 
 
+def write_artifact(folder_path: str, name: str, content: Union[bytes, str]) -> None:
+    """Writes an artifact file into ``folder_path`` (the folder ``train`` is
+    given); ``name`` may hold subfolders (``sub/model.json``). Text is
+    written as UTF-8. A failure is an ``internal`` error naming the file."""
+    _check_name(name)
+    data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+    path = f"{folder_path}/{name}"
+    try:
+        if "/" in name:
+            import os
+
+            os.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        with open(path, "wb") as file:
+            file.write(data)
+    except OSError as e:
+        raise ModelError.internal(f"cannot write artifact `{name}`: {e.strerror or e}") from None
+
+
 class Model:
     """Base class of a model. Class attributes describe its signature:
 
@@ -286,6 +333,14 @@ class Model:
     def predict(self, data: Union[Frame, str], secrets: Dict[str, str]) -> Union[Frame, str]:
         """Predicts from ``data``: returns a ``Frame`` or JSON text."""
         raise ModelError.unsupported("this model does not predict")
+
+    def train(self, data: Union[Frame, str], folder_path: str, secrets: Dict[str, str]) -> Optional[Dict[str, object]]:
+        """Trains on ``data`` (a ``Frame``, or JSON text) and writes the new
+        artifacts into ``folder_path`` (``write_artifact``). Returns string
+        metadata for the new version (values are turned into text), or
+        ``None``. Runs on an instance of its own: ``initialization`` is not
+        called first."""
+        raise ModelError.unsupported("this model does not train")
 
 
 def _schema(spec: Union[List[_wit.Field], str]) -> _wit.Schema:
@@ -312,6 +367,16 @@ def _output(result: Union[Frame, str]) -> _wit.Payload:
     if isinstance(result, str):
         return _wit.Payload_Json(result)
     raise ModelError.internal(f"predict returned a {type(result).__name__}: return a Frame or JSON text")
+
+
+def _entries(metadata: object) -> List[_wit.Entry]:
+    if metadata is None:
+        return []
+    if not isinstance(metadata, dict):
+        raise ModelError.internal(
+            f"train returned a {type(metadata).__name__}: return a dict of metadata (or None)"
+        )
+    return [_wit.Entry(key=str(k), value=str(v)) for k, v in metadata.items()]
 
 
 def _call(secrets: List[_wit.Secret], method, *args):
@@ -359,6 +424,21 @@ def export(model_class: type) -> type:
             return _wit.Signature(inputs=_schema(model_class.inputs), outputs=_schema(model_class.outputs))
 
     return Prediction
+
+
+def export_training(model_class: type) -> type:
+    """The `training` export for ``model_class`` (its ``train``); bind it to
+    ``Training`` in the app module and build for the world ``model``."""
+
+    class Training:
+        def train(self, data: _wit.Payload, folder_path: str, secrets: List[_wit.Secret]) -> List[_wit.Entry]:
+            def run(payload, call_secrets):
+                model = model_class()
+                return _entries(model.train(_input("any", payload), folder_path, call_secrets))
+
+            return _call(secrets, run, data)
+
+    return Training
 
 
 # componentize-py finds the class of an exported resource in a module named

@@ -3,4 +3,4 @@
 # (componentize-js, see sdk/js/build-component.sh) and prints its path.
 set -euo pipefail
 cd "$(dirname "$0")"
-exec ../../../sdk/js/build-component.sh probe_js
+exec ../../../sdk/js/build-component.sh probe_js model

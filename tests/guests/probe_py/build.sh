@@ -3,4 +3,4 @@
 # (componentize-py, see sdk/python/build-component.sh) and prints its path.
 set -euo pipefail
 cd "$(dirname "$0")"
-exec ../../../sdk/python/build-component.sh probe_py
+exec ../../../sdk/python/build-component.sh probe_py model

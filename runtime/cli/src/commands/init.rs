@@ -49,6 +49,12 @@ impl Lang {
         }
     }
 
+    /// Whether the template trains as well as predicts (and gets the
+    /// training fixture, `templates/_train`).
+    fn trains(self) -> bool {
+        matches!(self, Lang::Rust | Lang::Python | Lang::Js)
+    }
+
     fn folder(self) -> &'static str {
         match self {
             Lang::Rust => "rust",
@@ -172,7 +178,11 @@ pub fn files(
     };
     let mut out: Vec<(String, Vec<u8>, bool)> = TEMPLATE_FILES
         .iter()
-        .filter(|(t, ..)| *t == lang.folder() || (*t == "common" && lang != Lang::Onnx))
+        .filter(|(t, ..)| {
+            *t == lang.folder()
+                || (*t == "common" && lang != Lang::Onnx)
+                || (*t == "_train" && lang.trains())
+        })
         .map(|(_, path, bytes, exec)| {
             let mut content = fill(bytes);
             if *path == "mlops_settings.yaml" {

@@ -17,8 +17,9 @@ if [[ ! -x "$componentize_js" || package-lock.json -nt node_modules/.package-loc
     npm ci --no-audit --no-fund >&2
 fi
 
-# The world: wit-js/world.wit (mlops:model's `predictor` plus the WASI
-# filesystem the SDK reads artifacts with), its dependencies in deps/: the
+# The world: `model` in wit-js/world.wit (mlops:model's `model`, which
+# predicts and trains — `predictor` for a model without `training` — plus
+# the WASI filesystem the SDK reads and writes artifacts with), its dependencies in deps/: the
 # contract (wit/) and WASI 0.2.12's filesystem, io and clocks (from jco,
 # which componentize-js depends on).
 work=$(mktemp -d)
@@ -33,6 +34,6 @@ done
 mkdir -p build
 # componentize-js maps this folder to `/` while it loads model.js (which
 # imports ./mlops-model.js). `-d http fetch-event`: the host links no wasi:http.
-"$componentize_js" model.js --wit "$work" -n predictor -d http fetch-event -o build/model.wasm.tmp >&2
+"$componentize_js" model.js --wit "$work" -n model -d http fetch-event -o build/model.wasm.tmp >&2
 mv build/model.wasm.tmp build/model.wasm
 echo "$(pwd)/build/model.wasm"

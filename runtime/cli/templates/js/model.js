@@ -1,10 +1,21 @@
 // {{model_name}}: predicts y = slope·x + intercept.
 //
 // `slope` and `intercept` come from `artifacts/params.json`, read once in
-// `initialization`. Edit `inputs`/`outputs` and `predict` to make it your
-// model; ./mlops-model.js (the SDK) documents the helpers.
+// `initialization`; `train` fits them to columns x and y by least squares
+// and writes a new `params.json` (served as a new artifact version). Edit
+// `inputs`/`outputs`, `predict` and `train` to make it your model;
+// ./mlops-model.js (the SDK) documents the helpers.
 
-import { exportModel, Field, Frame, log, ModelError, readArtifactText } from './mlops-model.js';
+import {
+  exportModel,
+  exportTraining,
+  Field,
+  Frame,
+  log,
+  ModelError,
+  readArtifactText,
+  writeArtifact,
+} from './mlops-model.js';
 
 const ARTIFACT = 'params.json';
 
@@ -45,7 +56,34 @@ class LinearModel {
     }
     return Frame.fromF64('y', y, valid ?? undefined);
   }
+
+  // Runs in an instance of its own (no initialization): fit, then write the
+  // artifacts of the new version into folderPath.
+  train(frame, folderPath, secrets) {
+    if (!(frame instanceof Frame)) throw ModelError.badInput('training reads columns x and y');
+    for (const name of ['x', 'y']) {
+      if (!frame.allValid(name)) {
+        throw ModelError.badInput(`column \`${name}\` has missing rows: training needs complete rows`);
+      }
+    }
+    const [x, y] = [frame.f64('x'), frame.f64('y')];
+    const n = x.length;
+    if (n !== y.length || n < 2) {
+      throw ModelError.badInput(`need x and y of the same length, at least 2 rows (got ${n} and ${y.length})`);
+    }
+    const sum = (values) => values.reduce((a, b) => a + b, 0);
+    const meanX = sum(x) / n;
+    const meanY = sum(y) / n;
+    const sxx = sum(x.map((a) => (a - meanX) ** 2));
+    if (!(Number.isFinite(sxx) && sxx > 0)) throw ModelError.badInput('x must vary and be finite');
+    const slope = sum(x.map((a, i) => (a - meanX) * (y[i] - meanY))) / sxx;
+    const intercept = meanY - slope * meanX;
+    writeArtifact(folderPath, ARTIFACT, JSON.stringify({ slope, intercept }));
+    // Metadata stored with the new version.
+    return { rows: n, slope: slope.toFixed(4), intercept: intercept.toFixed(4) };
+  }
 }
 
-// componentize-js looks for the `prediction` export.
+// componentize-js looks for the `prediction` and `training` exports.
 export const prediction = exportModel(LinearModel);
+export const training = exportTraining(LinearModel);

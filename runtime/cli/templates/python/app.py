@@ -1,8 +1,10 @@
 """{{model_name}}: predicts y = slope·x + intercept.
 
 `slope` and `intercept` come from `artifacts/params.json`, read once in
-`initialization`. Edit `inputs`/`outputs` and `predict` to make it your
-model; `mlops_model` (the SDK, in ./mlops_model) documents the helpers.
+`initialization`; `train` fits them to columns x and y by least squares and
+writes a new `params.json` (served as a new artifact version). Edit
+`inputs`/`outputs`, `predict` and `train` to make it your model;
+`mlops_model` (the SDK, in ./mlops_model) documents the helpers.
 """
 
 import json
@@ -45,6 +47,30 @@ class LinearModel(mlops_model.Model):
             y[row] = self.slope * value + self.intercept
         return Frame.from_f64("y", y, valid=valid)
 
+    def train(self, frame, folder_path, secrets):
+        # Runs in an instance of its own (no initialization): fit, then write
+        # the artifacts of the new version into folder_path.
+        if not isinstance(frame, Frame):
+            raise ModelError.bad_input("training reads columns x and y")
+        for name in ("x", "y"):
+            if not frame.all_valid(name):
+                raise ModelError.bad_input(f"column `{name}` has missing rows: training needs complete rows")
+        x, y = frame.f64("x"), frame.f64("y")
+        n = len(x)
+        if n != len(y) or n < 2:
+            raise ModelError.bad_input(f"need x and y of the same length, at least 2 rows (got {n} and {len(y)})")
+        mean_x = sum(x) / n
+        mean_y = sum(y) / n
+        sxx = sum((a - mean_x) ** 2 for a in x)
+        if not (math.isfinite(sxx) and sxx > 0.0):
+            raise ModelError.bad_input("x must vary and be finite")
+        slope = sum((a - mean_x) * (b - mean_y) for a, b in zip(x, y)) / sxx
+        intercept = mean_y - slope * mean_x
+        mlops_model.write_artifact(folder_path, ARTIFACT, json.dumps({"slope": slope, "intercept": intercept}))
+        # Metadata stored with the new version.
+        return {"rows": n, "slope": f"{slope:.4f}", "intercept": f"{intercept:.4f}"}
 
-# componentize-py looks for `Prediction` in this module.
+
+# componentize-py looks for `Prediction` and `Training` in this module.
 Prediction = mlops_model.export(LinearModel)
+Training = mlops_model.export_training(LinearModel)

@@ -29,8 +29,9 @@ else
 fi
 
 mkdir -p build
-# -d wit: the contract (world `predictor`); componentize-py generates the
-# bindings itself. -p .: app.py and the SDK (mlops_model/) are in this folder.
-"$componentize_py" -d wit -w predictor componentize app -p . -o build/model.wasm.tmp >&2
+# -d wit: the contract (world `model`: predicts and trains; `predictor` for a
+# model without `Training`); componentize-py generates the bindings itself.
+# -p .: app.py and the SDK (mlops_model/) are in this folder.
+"$componentize_py" -d wit -w model componentize app -p . -o build/model.wasm.tmp >&2
 mv build/model.wasm.tmp build/model.wasm
 echo "$(pwd)/build/model.wasm"

@@ -1,8 +1,10 @@
 //! Models in every language the contract is written in: Rust, Python,
 //! JavaScript, C, and an ONNX graph through the runner — all built from
 //! source, deployed and served by the binary, giving the same predictions;
-//! model errors and exceptions in Python and JavaScript; and the `init`
-//! templates, each built and tested as a user would.
+//! training in Rust, Python and JavaScript giving the same coefficients,
+//! with the sandbox's guarantees in every language; model errors and
+//! exceptions in Python and JavaScript; and the `init` templates, each built
+//! and tested (predicting and training) as a user would.
 //!
 //! Needs the guest toolchains (`.ci/toolchains` installs them): clang-19
 //! with wasi-libc, node and npm, python3 with venv. Without them the tests
@@ -174,6 +176,195 @@ async fn rust_python_js_c_and_onnx_give_the_same_ac() {
     }
 }
 
+/// The coefficients and fit statistics of a `model.json` the training
+/// service wrote as version `version` of `model`.
+fn trained_params(h: &Host, model: &str, version: u64) -> Vec<f64> {
+    let dir = h.dir.path().join(format!("download-{model}-{version}"));
+    let dir_arg = dir.to_str().expect("utf-8");
+    h.ok(&["models", "download", model, dir_arg, "--version", &version.to_string()]);
+    let params: Value = serde_json::from_slice(
+        &std::fs::read(dir.join("model.json")).expect("the version holds model.json"),
+    )
+    .expect("model.json is JSON");
+    assert_eq!(params["format"], "well-log-linear/1", "{model}: {params}");
+    assert_eq!(params["training"]["rows"], 400, "{model}: {params}");
+    let mut values: Vec<f64> = params["coefficients"]
+        .as_array()
+        .expect("coefficients")
+        .iter()
+        .map(|c| c.as_f64().expect("a number"))
+        .collect();
+    assert_eq!(values.len(), 4, "{model}: {params}");
+    values.push(params["training"]["rmse"].as_f64().expect("rmse"));
+    values.push(params["training"]["r2"].as_f64().expect("r2"));
+    values
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_python_and_js_train_the_same_coefficients() {
+    let examples = repo_root().join("examples");
+    let h = Host::new();
+    let langs: Vec<&str> = ["well_log", "well_log_py", "well_log_js"]
+        .into_iter()
+        .filter(|m| has_tools(language(m), "the cross-language training test"))
+        .collect();
+    for model in &langs {
+        let settings = examples.join(model).join("mlops_settings.yaml");
+        let out = h
+            .cmd()
+            .args(["deploy", "-f"])
+            .arg(&settings)
+            .args(["--service", "training"])
+            .env("MLOPS_HOST", crate::bin())
+            .output()
+            .expect("deploy");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{model}: {err}");
+        // The training fixture (metadata rows, rmse and r2) ran in the
+        // sandbox before the deploy.
+        assert!(
+            err.contains("running 1 training fixture(s)") && err.contains("1 fixture(s) passed"),
+            "{model}: {err}"
+        );
+    }
+    let host = h.serve(&[]);
+    let body = std::fs::read(examples.join("well_log/fixtures/training/fit.request.json"))
+        .expect("fixture");
+    let mut trained = Vec::new();
+    for model in &langs {
+        let (status, resp) =
+            host.post(&format!("/services/{model}-training-dev/call"), body.clone()).await;
+        assert_eq!(status, 200, "{model}: {resp}");
+        let version = resp["training"]["version"].as_u64().expect("version");
+        assert_eq!(resp["training"]["model_id"], format!("{model}/dev/{version}"), "{resp}");
+        assert_eq!(resp["training"]["files"][0]["path"], "model.json", "{model}: {resp}");
+        let metadata = &resp["training"]["metadata"];
+        for key in ["rows", "rmse", "r2"] {
+            assert_eq!(metadata[key], trained_metadata(key), "{model}: {resp}");
+        }
+        trained.push((model, trained_params(&h, model, version)));
+    }
+    let (_, rust) = &trained[0];
+    for (model, values) in &trained[1..] {
+        // Python runs the Rust model's arithmetic in the same order on the
+        // same libm log: the same bits. JavaScript's Math.log is the
+        // engine's own (fdlibm's, off by an ulp from libm's for some
+        // inputs), so its sums differ in the last bits: 1e-12 relative.
+        let tolerance = if **model == "well_log_js" { 1e-12 } else { 0.0 };
+        let mut worst: f64 = 0.0;
+        for (i, (a, b)) in rust.iter().zip(values).enumerate() {
+            let rel = (a - b).abs() / a.abs().max(b.abs());
+            worst = worst.max(rel);
+            if tolerance == 0.0 {
+                assert_eq!(a.to_bits(), b.to_bits(), "{model} value {i}: {b:e} vs Rust {a:e}");
+            } else {
+                assert!(rel <= tolerance, "{model} value {i}: {b} vs Rust {a} (relative {rel:e})");
+            }
+        }
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "{model}: trained coefficients, largest relative difference from Rust {worst:e}"
+        );
+    }
+}
+
+/// The metadata every language's training returns for the fixture.
+fn trained_metadata(key: &str) -> Value {
+    let expected: Value = serde_json::from_slice(
+        &std::fs::read(repo_root().join("examples/well_log/fixtures/training/fit.expected.json"))
+            .expect("fixture"),
+    )
+    .expect("JSON");
+    expected["training"]["metadata"][key].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_and_js_training_writes_only_its_folder_within_its_cap_and_failures_leave_no_version()
+ {
+    let guests = repo_root().join("tests/guests");
+    let h = Host::new();
+    let probes: Vec<(&str, PathBuf, &str)> =
+        [("probe_py", "RuntimeError"), ("probe_js", "TypeError")]
+            .into_iter()
+            .filter(|(name, _)| has_tools(language(name), "the training guarantees test"))
+            .map(|(name, exception)| (name, build(&guests.join(name).join("build.sh")), exception))
+            .collect();
+    if probes.is_empty() {
+        return;
+    }
+    for (name, component, _) in &probes {
+        let settings = probe_settings(&h, name, component);
+        let text = std::fs::read_to_string(&settings).expect("read") + "  max_output_mb: 4\n";
+        std::fs::write(&settings, text).expect("write");
+        let settings = settings.to_str().expect("utf-8");
+        h.ok(&["deploy", "-f", settings, "--service", "training"]);
+    }
+    let host = h.serve(&[]);
+    for (name, _, exception) in &probes {
+        let call = format!("/services/{name}-training-dev/call");
+        let train = |data: Value| {
+            let (host, call) = (&host, call.clone());
+            async move { host.post(&call, json!({ "data": data }).to_string()).await }
+        };
+        let versions = || h.json(&["models", "list", "--model", name, "--format", "json"]);
+
+        // Within the cap: a new version holding exactly what it wrote; its
+        // attempts to write outside its folder were refused.
+        let (status, resp) = train(json!({"write_mb": 1, "escape": true})).await;
+        assert_eq!(status, 200, "{name}: {resp}");
+        let metadata = &resp["training"]["metadata"];
+        assert_eq!(metadata["written_mb"], "1", "{name}: {resp}");
+        for attempt in ["root", "parent"] {
+            let got = metadata[attempt].as_str().unwrap_or_default();
+            assert!(got.starts_with("refused"), "{name}: writing {attempt} got {got}: {resp}");
+        }
+        assert_eq!(
+            resp["training"]["files"],
+            json!([{"path": "part-0.bin", "size": 1 << 20}]),
+            "{name}"
+        );
+        let before = versions();
+
+        // An exception after writing, and a run past the output cap: an
+        // error that says why, and no version.
+        let (status, resp) = train(json!({"write_mb": 2, "raise": true})).await;
+        assert_eq!(status, 500, "{name}: {resp}");
+        assert_eq!(
+            resp["message"],
+            format!(
+                "training failed: model error (internal): {exception}: probe died after writing 2 MiB"
+            ),
+            "{name}"
+        );
+        let (status, resp) = train(json!({"write_mb": 8})).await;
+        assert_eq!(status, 500, "{name}: {resp}");
+        assert!(
+            resp["message"].as_str().unwrap_or_default().contains("output limit of 4 MiB"),
+            "{name}: {resp}"
+        );
+        assert_eq!(versions(), before, "{name}: a failed training run left a version");
+
+        let (status, resp) = train(json!({"write_mb": 2})).await;
+        assert_eq!(status, 200, "{name}: a good run after the bad ones: {resp}");
+    }
+    // Nothing escaped into the host's folders.
+    let mut escaped = Vec::new();
+    let mut stack = vec![h.dir.path().to_path_buf(), PathBuf::from("/")];
+    while let Some(dir) = stack.pop() {
+        let top = dir == Path::new("/");
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if entry.file_name() == "escape.txt" {
+                escaped.push(path);
+            } else if !top && path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    assert!(escaped.is_empty(), "files written outside the output folder: {escaped:?}");
+}
+
 fn probe_settings(h: &Host, name: &str, component: &Path) -> PathBuf {
     let dir = h.dir.path().join(name);
     std::fs::create_dir_all(&dir).expect("mkdir");
@@ -290,6 +481,10 @@ async fn every_init_template_builds_and_passes_its_fixtures() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{lang}: mlops-host test failed:\n{err}");
         assert!(err.contains("fixture(s) passed"), "{lang}: {err}");
+        // Rust, Python and JavaScript templates train as well: their
+        // training fixture ran (and passed, or `test` would have failed).
+        let trains = matches!(lang, "rust" | "python" | "js");
+        assert_eq!(err.contains("running 1 training fixture(s)"), trains, "{lang}: {err}");
     }
 
     // A folder that holds the files init writes, or a name that is not one,
