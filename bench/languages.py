@@ -14,6 +14,7 @@ import sys
 LANGS = [
     ("rust", "Rust"),
     ("python", "Python (componentize-py)"),
+    ("numpy", "Python + numpy (componentize-py)"),
     ("js", "JavaScript (componentize-js)"),
     ("c", "C (clang, wasi-libc)"),
     ("onnx", "ONNX (runner, tract)"),
@@ -30,6 +31,13 @@ def main(work, date):
             run["component_bytes"] = int(f.read())
         results["langs"][key] = run
         results["machine"] = run["machine"]
+    large = {}
+    for key in ("rust", "python", "numpy"):
+        with open(os.path.join(work, f"{key}-100k.json")) as f:
+            large[key] = json.load(f)
+    with open(os.path.join(work, "numpy-native.json")) as f:
+        native = json.load(f)
+    results["rows_100000"] = {"sandbox": large, "numpy_native": native}
 
     def p50(run, rows):
         for r in run["in_process"]:
@@ -53,6 +61,29 @@ def main(work, date):
             f"{cold['cache_load_ms']:.1f} ms | {cold['instantiate_and_initialize_ms']:.1f} ms | "
             f"{cold['first_call_ms']:.2f} ms | {p50(run, 1):.1f} µs | {p50(run, 1000):,.0f} µs |"
         )
+    def engine_p50(run, rows):
+        for r in run["in_process"]:
+            if r["rows"] == rows:
+                return r["predict"]["p50"]
+        raise KeyError(rows)
+
+    native_ms = native["p50_ms"]
+    lines += [
+        "",
+        "100,000 rows per call, p50. The engine call is what the sandbox adds to the model's own code: "
+        "the columns carried in and out and the model's `predict` (no JSON; the whole call adds "
+        "parsing the request and writing the answer). The same numpy model natively: CPython "
+        f"{native['python']} and numpy {native['numpy']} from PyPI, `predict` from the SDK's frame to its "
+        "output frame (`bench/numpy_native.py`).",
+        "",
+        "| | engine call | whole call (with JSON) | engine call against native numpy |",
+        "|---|--:|--:|--:|",
+    ]
+    for key, name in (("rust", "Rust, sandbox"), ("python", "Python, sandbox"), ("numpy", "Python + numpy, sandbox")):
+        engine_ms = engine_p50(large[key], 100000) / 1e3
+        whole_ms = p50(large[key], 100000) / 1e3
+        lines.append(f"| {name} | {engine_ms:,.1f} ms | {whole_ms:,.1f} ms | {engine_ms / native_ms:.2f}× |")
+    lines.append(f"| Python + numpy, native | {native_ms:,.1f} ms | | 1.00× |")
     table = "\n".join(lines) + "\n"
 
     out = os.path.join(root, "bench", "results", "languages")

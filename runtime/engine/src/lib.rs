@@ -103,7 +103,10 @@ impl Engine {
                 .max_core_instances_per_component(200)
                 .max_memories_per_component(16)
                 .max_tables_per_component(64)
-                .max_component_instance_size(1 << 20)
+                // CPython with numpy (numpy.random included) needs just
+                // over 1 MiB of instance metadata; an upper bound, not a
+                // reservation.
+                .max_component_instance_size(4 << 20)
                 .max_core_instance_size(1 << 20)
                 .max_memory_size(max_memory);
             wasm.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));

@@ -50,6 +50,11 @@ from componentize_py_types import Err
 from wit_world.imports import logging as _logging
 from wit_world.imports import types as _wit
 
+try:  # in a component built with numpy (`build-component.sh … --with numpy`)
+    import numpy as _np
+except ImportError:
+    _np = None
+
 __all__ = [
     "Field",
     "Frame",
@@ -113,6 +118,15 @@ def _check_name(name: str) -> None:
         )
 
 
+def _numpy():
+    if _np is None:
+        raise ModelError.internal(
+            "numpy is not in this component: build it with numpy "
+            "(`mlops-host init --lang python --with numpy`, or `--with numpy` to sdk/python/build-component.sh)"
+        )
+    return _np
+
+
 def _bitmap(valid: Sequence[bool]) -> Optional[bytes]:
     """The validity bitmap for ``valid`` (bit ``i % 8`` of byte ``i // 8``,
     least significant bit first), or ``None`` when every row is present."""
@@ -161,6 +175,42 @@ class Frame:
         """Adds a boolean column and returns the frame."""
         return self._with(name, _wit.ColumnData_Bool(values), valid)
 
+    @classmethod
+    def from_array(cls, name: str, values, valid=None) -> "Frame":
+        """A frame with one column from a numpy array (see ``with_array``)."""
+        return cls().with_array(name, values, valid)
+
+    def with_array(self, name: str, values, valid=None) -> "Frame":
+        """Adds a column from a numpy array and returns the frame: float
+        arrays become ``f64``, integer arrays ``s64``, boolean arrays
+        ``bool``, string or object arrays ``string``. ``valid`` is a boolean
+        array (False marks a missing row) or ``None``. Converted in C
+        (``tolist``), without a Python loop per value."""
+        np = _numpy()
+        array = np.asarray(values)
+        if array.ndim != 1:
+            raise ModelError.internal(f"column `{name}` must be one-dimensional, got shape {array.shape}")
+        kind = array.dtype.kind
+        if kind == "f":
+            data = _wit.ColumnData_F64(array.astype(np.float64, copy=False).tolist())
+        elif kind in "iu":
+            data = _wit.ColumnData_S64(array.astype(np.int64).tolist())
+        elif kind == "b":
+            data = _wit.ColumnData_Bool(array.tolist())
+        elif kind in "UO":
+            data = _wit.ColumnData_String([str(v) for v in array.tolist()])
+        else:
+            raise ModelError.internal(f"column `{name}`: numpy dtype {array.dtype} has no column type")
+        validity = None
+        if valid is not None:
+            mask = np.asarray(valid, dtype=np.bool_)
+            if mask.shape != array.shape:
+                raise ModelError.internal(f"column `{name}`: `valid` has shape {mask.shape}, the values {array.shape}")
+            if not mask.all():
+                validity = np.packbits(mask, bitorder="little").tobytes()
+        self.columns.append(_wit.Column(name=name, data=data, validity=validity))
+        return self
+
     def _with(self, name: str, data: _wit.ColumnData, valid: Optional[Sequence[bool]]) -> "Frame":
         validity = None if valid is None else _bitmap(valid)
         self.columns.append(_wit.Column(name=name, data=data, validity=validity))
@@ -202,6 +252,46 @@ class Frame:
     def bools(self, name: str) -> List[bool]:
         """The booleans of column ``name``."""
         return self._values(name, _wit.ColumnData_Bool)
+
+    def array(self, name: str):
+        """Column ``name`` as a numpy array (``f64`` → float64, ``s64`` →
+        int64, ``bool`` → bool, ``string`` → object), converted in C
+        without a Python loop per value. Missing rows hold 0, False or "".
+        Needs a component built with numpy."""
+        np = _numpy()
+        data = self.column(name).data
+        if isinstance(data, _wit.ColumnData_F64):
+            return np.array(data.value, dtype=np.float64)
+        if isinstance(data, _wit.ColumnData_S64):
+            return np.array(data.value, dtype=np.int64)
+        if isinstance(data, _wit.ColumnData_Bool):
+            return np.array(data.value, dtype=np.bool_)
+        return np.array(data.value, dtype=object)
+
+    def f64_array(self, name: str):
+        """The ``f64`` column ``name`` as a float64 numpy array (``bad-input``
+        when it is missing or of another type, like ``f64``)."""
+        return _numpy().array(self.f64(name), dtype=_np.float64)
+
+    def valid_array(self, *names: str):
+        """``valid`` as a numpy boolean array (True where every one of the
+        named columns has a value), or ``None`` when none of them has a
+        validity bitmap. Needs a component built with numpy."""
+        np = _numpy()
+        columns = [self.column(name) for name in names]
+        if all(c.validity is None for c in columns):
+            return None
+        rows = len(columns[0].data.value)
+        valid = np.ones(rows, dtype=np.bool_)
+        for column in columns:
+            if column.validity is None:
+                continue
+            bits = np.unpackbits(np.frombuffer(bytes(column.validity), dtype=np.uint8), bitorder="little")
+            present = np.zeros(rows, dtype=np.bool_)  # rows past a short bitmap are missing
+            n = min(rows, bits.size)
+            present[:n] = bits[:n].astype(np.bool_)
+            valid &= present
+        return valid
 
     def all_valid(self, name: str) -> bool:
         """Whether column ``name`` has a value in every row."""

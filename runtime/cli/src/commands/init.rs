@@ -88,11 +88,28 @@ pub struct Args {
     /// artifacts/ and runner.json is written from its inputs and outputs.
     #[arg(long, value_name = "MODEL.onnx")]
     pub from: Option<PathBuf>,
+    /// With --lang python: a model that uses this library, built for the
+    /// sandbox with the model (`numpy`; the first build compiles it, about
+    /// 2 minutes, then it is cached).
+    #[arg(long, value_enum, value_name = "LIBRARY")]
+    pub with: Option<Library>,
+}
+
+/// Python libraries with native code that `init --with` sets a model up for.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Library {
+    /// numpy, compiled for the sandbox by numpy/build-numpy.sh.
+    Numpy,
 }
 
 // What every model folder gets besides its template.
 const WIT: &str = crate::commands::guest::WIT;
 const PY_SDK: &str = include_str!("../../../../sdk/python/mlops_model/__init__.py");
+/// What builds numpy for the sandbox, for a model made `--with numpy`.
+const NUMPY_BUILD: [(&str, &str); 2] = [
+    ("numpy/build-numpy.sh", include_str!("../../../../sdk/python/numpy/build-numpy.sh")),
+    ("numpy/runtime.py", include_str!("../../../../sdk/python/numpy/runtime.py")),
+];
 const JS_SDK: &str = include_str!("../../../../sdk/js/mlops-model.js");
 const JS_WORLD: &str = include_str!("../../../../sdk/js/wit/world.wit");
 /// The JavaScript example's lock file: the same pinned tools.
@@ -158,6 +175,7 @@ pub fn files(
     name: &ModelName,
     ci: bool,
     onnx: OnnxSource,
+    with: Option<Library>,
 ) -> Vec<(String, Vec<u8>, bool)> {
     let description = match &onnx {
         OnnxSource::From(files) => format!(
@@ -178,8 +196,11 @@ pub fn files(
     };
     let mut out: Vec<(String, Vec<u8>, bool)> = TEMPLATE_FILES
         .iter()
-        .filter(|(t, ..)| {
-            *t == lang.folder()
+        .filter(|(t, path, ..)| {
+            // A numpy model's app.py replaces the plain one.
+            let replaced = with == Some(Library::Numpy) && *path == "app.py";
+            (*t == lang.folder() && !replaced)
+                || (*t == "_numpy" && with == Some(Library::Numpy))
                 || (*t == "common" && lang != Lang::Onnx)
                 || (*t == "_train" && lang.trains())
         })
@@ -231,6 +252,11 @@ pub fn files(
         Lang::Rust => rust_sdk(&mut add),
         Lang::Onnx => {}
     }
+    if lang == Lang::Python && with == Some(Library::Numpy) {
+        for (path, text) in NUMPY_BUILD {
+            out.push((path.to_string(), text.as_bytes().to_vec(), path.ends_with(".sh")));
+        }
+    }
     out
 }
 
@@ -262,7 +288,14 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         }
         (None, _) => OnnxSource::Example,
     };
-    let files = files(args.lang, &name, !args.no_ci, onnx);
+    if args.with.is_some() && args.lang != Lang::Python {
+        return Err(UsageError(format!(
+            "--with numpy goes with --lang python, not --lang {}",
+            args.lang.folder()
+        ))
+        .into());
+    }
+    let files = files(args.lang, &name, !args.no_ci, onnx, args.with);
     let existing: Vec<&str> =
         files.iter().map(|(p, ..)| p.as_str()).filter(|p| dir.join(p).exists()).collect();
     if !existing.is_empty() && !args.force {

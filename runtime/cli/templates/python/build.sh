@@ -28,10 +28,17 @@ else
     fi
 fi
 
+# numpy, when the model has it (`init --with numpy` writes numpy/): built
+# for the sandbox and cached, about 2 minutes the first time.
+numpy_path=()
+if [[ -x numpy/build-numpy.sh ]]; then
+    numpy_path=(-p "$(numpy/build-numpy.sh)")
+fi
+
 mkdir -p build
 # -d wit: the contract (world `model`: predicts and trains; `predictor` for a
 # model without `Training`); componentize-py generates the bindings itself.
 # -p .: app.py and the SDK (mlops_model/) are in this folder.
-"$componentize_py" -d wit -w model componentize app -p . -o build/model.wasm.tmp >&2
+"$componentize_py" -d wit -w model componentize app -p . "${numpy_path[@]}" -o build/model.wasm.tmp >&2
 mv build/model.wasm.tmp build/model.wasm
 echo "$(pwd)/build/model.wasm"

@@ -21,6 +21,8 @@ use crate::Host;
 /// The languages whose guests need tools beyond Rust, and those tools.
 const TOOLS: &[(&str, &[&str])] = &[
     ("python", &["python3 -m venv"]),
+    // numpy is compiled for the sandbox (sdk/python/numpy/build-numpy.sh).
+    ("numpy", &["python3 -m venv", "clang-19", "wasm-ld-19", "llvm-ar-19", "libc++-19-dev-wasm32"]),
     ("js", &["node", "npm"]),
     ("c", &["clang-19", "wasi-libc"]),
 ];
@@ -39,6 +41,9 @@ fn has_tools(lang: &str, test: &str) -> bool {
         .filter(|tool| match *tool {
             "python3 -m venv" => !works("python3", &["-m", "venv", "--help"]),
             "wasi-libc" => !Path::new("/usr/lib/wasm32-wasi/libc.a").is_file(),
+            "libc++-19-dev-wasm32" => {
+                !Path::new("/usr/lib/llvm-19/include/wasm32-wasi/c++/v1").is_dir()
+            }
             cmd => !works(cmd, &["--version"]),
         })
         .collect();
@@ -56,6 +61,7 @@ fn has_tools(lang: &str, test: &str) -> bool {
 fn language(model: &str) -> &str {
     match model.rsplit('_').next() {
         Some("py" | "python") => "python",
+        Some("numpy") => "numpy",
         Some("js") => "js",
         Some("c") => "c",
         _ => "rust or onnx",
@@ -104,7 +110,7 @@ async fn rust_python_js_c_and_onnx_give_the_same_ac() {
     let examples = repo_root().join("examples");
     let h = Host::new();
     let langs: Vec<&str> =
-        ["well_log", "well_log_py", "well_log_js", "well_log_c", "well_log_onnx"]
+        ["well_log", "well_log_py", "well_log_numpy", "well_log_js", "well_log_c", "well_log_onnx"]
             .into_iter()
             .filter(|m| has_tools(language(m), "the cross-language test"))
             .collect();
@@ -147,9 +153,9 @@ async fn rust_python_js_c_and_onnx_give_the_same_ac() {
         "rows with a missing DEN are missing"
     );
     for (model, values) in &ac[1..] {
-        // Python, JavaScript and C run the same arithmetic in the same
-        // order on the same libm: the same bits (the README says "to the
-        // last bit"). The ONNX graph (scikit-learn's fit, float64, its own
+        // Python (with and without numpy), JavaScript and C run the same
+        // arithmetic in the same order on the same libm: the same bits
+        // (the README says "to the last bit"). The ONNX graph (scikit-learn's fit, float64, its own
         // order of operations) within 1e-10 relative, as the README says.
         let tolerance = if **model == "well_log_onnx" { 1e-10 } else { 0.0 };
         let mut worst: f64 = 0.0;
@@ -445,17 +451,27 @@ async fn python_and_js_model_errors_and_exceptions_are_reported_and_the_host_sur
 async fn every_init_template_builds_and_passes_its_fixtures() {
     let root = repo_root();
     let work = tempfile::tempdir().expect("tempdir");
-    for lang in ["rust", "python", "js", "c", "onnx"] {
-        if !has_tools(lang, "the init templates test") {
+    // (language, `--with`, the tools it needs)
+    let templates = [
+        ("rust", None, "rust"),
+        ("python", None, "python"),
+        ("python", Some("numpy"), "numpy"),
+        ("js", None, "js"),
+        ("c", None, "c"),
+        ("onnx", None, "onnx"),
+    ];
+    for (lang, with, tools) in templates {
+        if !has_tools(tools, "the init templates test") {
             continue;
         }
-        let name = format!("my_{lang}");
+        let name = format!("my_{}", with.unwrap_or(lang));
         let dir = work.path().join(&name);
-        let out = Command::new(crate::bin())
-            .args(["init", "--lang", lang])
-            .arg(&dir)
-            .output()
-            .expect("init");
+        let mut init = Command::new(crate::bin());
+        init.args(["init", "--lang", lang]).arg(&dir);
+        if let Some(library) = with {
+            init.args(["--with", library]);
+        }
+        let out = init.output().expect("init");
         assert!(out.status.success(), "{lang}: {}", String::from_utf8_lossy(&out.stderr));
         assert!(dir.join("mlops_settings.yaml").is_file(), "{lang}");
         // A model in code gets the contract; an ONNX graph needs no code.
@@ -481,11 +497,32 @@ async fn every_init_template_builds_and_passes_its_fixtures() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{lang}: mlops-host test failed:\n{err}");
         assert!(err.contains("fixture(s) passed"), "{lang}: {err}");
+        if with == Some("numpy") {
+            // The model imports numpy: it was built for the sandbox and
+            // linked in, or the component would not have started.
+            assert!(dir.join("numpy/build-numpy.sh").is_file(), "{err}");
+            assert!(
+                std::fs::read_to_string(dir.join("app.py")).expect("app").contains("import numpy")
+            );
+        }
         // Rust, Python and JavaScript templates train as well: their
         // training fixture ran (and passed, or `test` would have failed).
         let trains = matches!(lang, "rust" | "python" | "js");
         assert_eq!(err.contains("running 1 training fixture(s)"), trains, "{lang}: {err}");
     }
+
+    // --with numpy is for Python models only.
+    let out = Command::new(crate::bin())
+        .args(["init", "--lang", "js", "--with", "numpy"])
+        .arg(work.path().join("my_js_numpy"))
+        .output()
+        .expect("init");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--with numpy goes with --lang python"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // A folder that holds the files init writes, or a name that is not one,
     // is refused.
