@@ -41,6 +41,7 @@ The package mirrors the Rust SDK (``sdk/rust``): the same error messages,
 the same validity-bitmap rules, the same signature defaults.
 """
 
+import os
 import sys
 import traceback
 import types as _pytypes
@@ -296,8 +297,14 @@ class Frame:
     def all_valid(self, name: str) -> bool:
         """Whether column ``name`` has a value in every row."""
         column = self.column(name)
-        rows = len(column.data.value)
-        return column.validity is None or all(_row_valid(column, row) for row in range(rows))
+        bits = column.validity
+        if bits is None:
+            return True
+        full, rest = divmod(len(column.data.value), 8)
+        if len(bits) < full + (rest > 0) or bytes(bits[:full]) != b"\xff" * full:
+            return False
+        mask = (1 << rest) - 1
+        return rest == 0 or bits[full] & mask == mask
 
     def valid(self, *names: str) -> Optional[List[bool]]:
         """Which rows hold a value in every one of the named columns, or
@@ -396,8 +403,6 @@ def write_artifact(folder_path: str, name: str, content: Union[bytes, str]) -> N
     path = f"{folder_path}/{name}"
     try:
         if "/" in name:
-            import os
-
             os.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
         with open(path, "wb") as file:
             file.write(data)

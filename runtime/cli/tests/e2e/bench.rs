@@ -191,11 +191,20 @@ fn the_readme_shows_the_latest_comparison() {
 fn the_readme_shows_the_latest_load_times_by_language() {
     let (_, results) =
         latest_table_is_in_the_readme("bench/results/languages", "languages", "bench/languages.sh");
-    for lang in ["rust", "python", "js", "c", "onnx"] {
+    for lang in ["rust", "python", "numpy", "js", "c", "onnx"] {
         let cold = &results["langs"][lang]["cold"];
         assert!(cold["compile_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{lang}");
         assert!(cold["cache_load_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{lang}");
     }
+    // 100,000 rows in the sandbox (Rust, Python, numpy) and natively
+    // (numpy), every one measured.
+    let large = &results["rows_100000"];
+    for lang in ["rust", "python", "numpy"] {
+        let run = &large["sandbox"][lang]["in_process"][0];
+        assert_eq!(run["rows"], 100_000, "{lang}: {run}");
+        assert!(run["predict"]["p50"].as_f64().is_some_and(|us| us > 0.0), "{lang}: {run}");
+    }
+    assert!(large["numpy_native"]["p50_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{large}");
 }
 
 /// The README's ONNX table is the newest output of bench/onnx.sh.

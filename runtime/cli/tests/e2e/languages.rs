@@ -288,14 +288,8 @@ fn trained_metadata(key: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_and_js_training_writes_only_its_folder_within_its_cap_and_failures_leave_no_version()
  {
-    let guests = repo_root().join("tests/guests");
     let h = Host::new();
-    let probes: Vec<(&str, PathBuf, &str)> =
-        [("probe_py", "RuntimeError"), ("probe_js", "TypeError")]
-            .into_iter()
-            .filter(|(name, _)| has_tools(language(name), "the training guarantees test"))
-            .map(|(name, exception)| (name, build(&guests.join(name).join("build.sh")), exception))
-            .collect();
+    let probes = probes("the training guarantees test");
     if probes.is_empty() {
         return;
     }
@@ -371,6 +365,17 @@ async fn python_and_js_training_writes_only_its_folder_within_its_cap_and_failur
     assert!(escaped.is_empty(), "files written outside the output folder: {escaped:?}");
 }
 
+/// The Python and JavaScript probes whose tools are here, built: (name,
+/// component, the name of the plain exception each throws).
+fn probes(test: &str) -> Vec<(&'static str, PathBuf, &'static str)> {
+    let guests = repo_root().join("tests/guests");
+    [("probe_py", "RuntimeError"), ("probe_js", "TypeError")]
+        .into_iter()
+        .filter(|(name, _)| has_tools(language(name), test))
+        .map(|(name, exception)| (name, build(&guests.join(name).join("build.sh")), exception))
+        .collect()
+}
+
 fn probe_settings(h: &Host, name: &str, component: &Path) -> PathBuf {
     let dir = h.dir.path().join(name);
     std::fs::create_dir_all(&dir).expect("mkdir");
@@ -388,14 +393,8 @@ fn probe_settings(h: &Host, name: &str, component: &Path) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_and_js_model_errors_and_exceptions_are_reported_and_the_host_survives() {
-    let guests = repo_root().join("tests/guests");
     let h = Host::new();
-    let probes: Vec<(&str, PathBuf, &str)> =
-        [("probe_py", "RuntimeError"), ("probe_js", "TypeError")]
-            .into_iter()
-            .filter(|(name, _)| has_tools(language(name), "the model-error test"))
-            .map(|(name, exception)| (name, build(&guests.join(name).join("build.sh")), exception))
-            .collect();
+    let probes = probes("the model-error test");
     if probes.is_empty() {
         return;
     }
