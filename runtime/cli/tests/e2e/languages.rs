@@ -107,24 +107,13 @@ fn well_log_request(rows: usize) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_python_js_c_and_onnx_give_the_same_ac() {
-    let examples = repo_root().join("examples");
     let h = Host::new();
-    let langs: Vec<&str> =
-        ["well_log", "well_log_py", "well_log_numpy", "well_log_js", "well_log_c", "well_log_onnx"]
-            .into_iter()
-            .filter(|m| has_tools(language(m), "the cross-language test"))
-            .collect();
-    for model in &langs {
-        let settings = examples.join(model).join("mlops_settings.yaml");
-        let out = h
-            .cmd()
-            .args(["deploy", "-f"])
-            .arg(&settings)
-            .env("MLOPS_HOST", crate::bin())
-            .output()
-            .expect("deploy");
-        assert!(out.status.success(), "{model}: {}", String::from_utf8_lossy(&out.stderr));
-    }
+    let models =
+        ["well_log", "well_log_py", "well_log_numpy", "well_log_js", "well_log_c", "well_log_onnx"];
+    let langs: Vec<&str> = deploy_examples(&h, &models, "the cross-language test", &[])
+        .into_iter()
+        .map(|(model, _)| model)
+        .collect();
     let mut host = h.serve(&[]);
     let request = well_log_request(1000).to_string();
     let mut ac = Vec::new();
@@ -182,6 +171,33 @@ async fn rust_python_js_c_and_onnx_give_the_same_ac() {
     }
 }
 
+/// Deploys each of the examples `models` whose tools are here (`deploy -f
+/// examples/<model>/mlops_settings.yaml`, then `extra`), asserting it
+/// succeeded; returns them with what deploy printed on stderr.
+fn deploy_examples(
+    h: &Host,
+    models: &[&'static str],
+    test: &str,
+    extra: &[&str],
+) -> Vec<(&'static str, String)> {
+    let examples = repo_root().join("examples");
+    let mut deployed = Vec::new();
+    for &model in models.iter().filter(|m| has_tools(language(m), test)) {
+        let out = h
+            .cmd()
+            .args(["deploy", "-f"])
+            .arg(examples.join(model).join("mlops_settings.yaml"))
+            .args(extra)
+            .env("MLOPS_HOST", crate::bin())
+            .output()
+            .expect("deploy");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{model}: {err}");
+        deployed.push((model, err));
+    }
+    deployed
+}
+
 /// The coefficients and fit statistics of a `model.json` the training
 /// service wrote as version `version` of `model`.
 fn trained_params(h: &Host, model: &str, version: u64) -> Vec<f64> {
@@ -210,22 +226,15 @@ fn trained_params(h: &Host, model: &str, version: u64) -> Vec<f64> {
 async fn rust_python_and_js_train_the_same_coefficients() {
     let examples = repo_root().join("examples");
     let h = Host::new();
-    let langs: Vec<&str> = ["well_log", "well_log_py", "well_log_js"]
-        .into_iter()
-        .filter(|m| has_tools(language(m), "the cross-language training test"))
-        .collect();
-    for model in &langs {
-        let settings = examples.join(model).join("mlops_settings.yaml");
-        let out = h
-            .cmd()
-            .args(["deploy", "-f"])
-            .arg(&settings)
-            .args(["--service", "training"])
-            .env("MLOPS_HOST", crate::bin())
-            .output()
-            .expect("deploy");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{model}: {err}");
+    let deployed = deploy_examples(
+        &h,
+        &["well_log", "well_log_py", "well_log_js"],
+        "the cross-language training test",
+        &["--service", "training"],
+    );
+    let mut langs = Vec::new();
+    for (model, err) in deployed {
+        langs.push(model);
         // The training fixture (metadata rows, rmse and r2) ran in the
         // sandbox before the deploy.
         assert!(
