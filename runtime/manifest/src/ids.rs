@@ -15,8 +15,12 @@ pub struct IdError(String);
 /// The longest model name accepted (external ids must fit CDF's 255).
 pub const MAX_MODEL_NAME: usize = 64;
 
-/// A model name: lowercase letters, digits and `_`, 1 to 64 characters.
-/// No `-`: external ids are split on it.
+/// A model name: letters, digits and `_`, 1 to 64 characters, as the
+/// Python framework allowed (`^[A-Za-z0-9_]+$`), so that the external ids
+/// its clients call keep working. No `-`: external ids are split on it.
+/// Names are case-sensitive; two models whose names differ only in case
+/// are refused (see [`ModelName::case_key`]), because a store on a
+/// case-insensitive file system could not tell them apart.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ModelName(String);
 
@@ -24,9 +28,7 @@ impl ModelName {
     pub fn new(name: impl Into<String>) -> Result<Self, IdError> {
         let name = name.into();
         if name.is_empty() {
-            return Err(IdError(
-                "model name is empty: use lowercase letters, digits and `_`".into(),
-            ));
+            return Err(IdError("model name is empty: use letters, digits and `_`".into()));
         }
         if name.len() > MAX_MODEL_NAME {
             return Err(IdError(format!(
@@ -34,25 +36,25 @@ impl ModelName {
                 name.len()
             )));
         }
-        if let Some(bad) = name.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '_')) {
+        if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
             // Suggest a name that is valid as a whole, not just free of `bad`.
-            let fixed: String = name
-                .chars()
-                .map(|c| match c.to_ascii_lowercase() {
-                    c @ ('a'..='z' | '0'..='9') => c,
-                    _ => '_',
-                })
-                .collect();
+            let fixed: String =
+                name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
             let hint = match bad {
                 '-' => format!(
                     "use `_` instead of `-` (external ids such as `{fixed}-prediction-dev` are split on `-`)"
                 ),
-                'A'..='Z' => format!("use lowercase letters, digits and `_`: `{fixed}`"),
-                _ => format!("use only lowercase letters, digits and `_`: `{fixed}`"),
+                _ => format!("use only letters, digits and `_`: `{fixed}`"),
             };
             return Err(IdError(format!("model name `{name}` contains `{bad}`: {hint}")));
         }
         Ok(ModelName(name))
+    }
+
+    /// The name in lowercase: two models with the same key may not live in
+    /// one store or one settings file.
+    pub fn case_key(&self) -> String {
+        self.0.to_ascii_lowercase()
     }
 
     pub fn as_str(&self) -> &str {
@@ -314,21 +316,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn model_names_refuse_dashes_case_and_emptiness_with_a_fix() {
+    fn model_names_take_the_python_frameworks_characters_and_refuse_dashes_with_a_fix() {
         assert!(ModelName::new("well_log2").is_ok());
+        // The Python framework allowed capitals; its external ids keep working.
+        let upper = ModelName::new("PorosityNet").unwrap();
+        assert_eq!(upper.as_str(), "PorosityNet");
+        assert_eq!(upper.case_key(), "porositynet");
         let dash = ModelName::new("well-log").unwrap_err().to_string();
         assert!(dash.contains("use `_` instead of `-`") && dash.contains("well_log"), "{dash}");
-        let upper = ModelName::new("WellLog").unwrap_err().to_string();
-        assert!(upper.contains("use lowercase letters, digits and `_`: `welllog`"), "{upper}");
         let both = ModelName::new("Well-Log").unwrap_err().to_string();
-        assert!(both.ends_with(": `well_log`"), "{both}");
+        assert!(both.contains("`Well_Log-prediction-dev`"), "{both}");
+        let space = ModelName::new("well log").unwrap_err().to_string();
+        assert!(space.contains("use only letters, digits and `_`: `well_log`"), "{space}");
+        assert!(ModelName::new("wéll").is_err());
         assert!(ModelName::new("").unwrap_err().to_string().contains("empty"));
         assert!(ModelName::new("a".repeat(65)).is_err());
     }
 
     #[test]
     fn external_ids_round_trip_and_reject_bad_shapes() {
-        for s in ["well_log-prediction-dev", "well_log-training-prod-12"] {
+        for s in ["well_log-prediction-dev", "well_log-training-prod-12", "PorosityNet-prediction-test"] {
             assert_eq!(s.parse::<ExternalId>().unwrap().to_string(), s);
         }
         let pinned: ExternalId = "m-prediction-test-3".parse().unwrap();

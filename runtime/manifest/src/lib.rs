@@ -211,14 +211,25 @@ impl Settings {
                 models.push(model);
             }
         }
-        let mut seen = BTreeMap::new();
+        let mut seen: BTreeMap<String, (&ModelName, u64)> = BTreeMap::new();
         for m in &models {
-            if let Some(first) = seen.insert(m.model_name.clone(), m.component_at.line) {
-                problems.push(Problem::at(
+            let line = m.component_at.line;
+            match seen.insert(m.model_name.case_key(), (&m.model_name, line)) {
+                Some((first, at)) if *first == m.model_name => problems.push(Problem::at(
                     &m.component_at,
-                    format!("model `{}` appears twice (first at line {first})", m.model_name),
+                    format!("model `{}` appears twice (first at line {at})", m.model_name),
                     "give each model document a distinct `model_name`".to_string(),
-                ));
+                )),
+                Some((first, at)) => problems.push(Problem::at(
+                    &m.component_at,
+                    format!(
+                        "model `{}` differs from `{first}` (line {at}) only in case",
+                        m.model_name
+                    ),
+                    "a store on a case-insensitive file system could not tell them apart; rename one"
+                        .to_string(),
+                )),
+                None => {}
             }
         }
         if problems.is_empty() {

@@ -105,7 +105,7 @@ pub(crate) fn from_yaml(path: &Path, text: &str, err: &serde_saphyr::Error) -> P
                 "model_file" => {
                     "set `model_file` to the model's WebAssembly component (.wasm)".to_string()
                 }
-                "model_name" => "set `model_name` (lowercase letters, digits and `_`)".to_string(),
+                "model_name" => "set `model_name` (letters, digits and `_`)".to_string(),
                 other => format!("add `{other}`"),
             },
         ),

@@ -178,7 +178,7 @@ fn limits_out_of_range_and_metadata_beyond_cdf_limits_are_refused() {
 fn every_problem_is_reported_at_once_in_file_order() {
     let dir = folder();
     let text = VALID
-        .replace("model_name: well_log", "model_name: Well")
+        .replace("model_name: well_log", "model_name: well log")
         .replace("secrets: [CDF_TOKEN]", "secrets: [cdf-token]");
     let err = parse(dir.path(), &text).expect_err("two problems");
     let lines: Vec<u64> = err.problems.iter().map(|p| p.line).collect();
@@ -190,6 +190,11 @@ fn duplicate_models_and_empty_files_are_refused() {
     let dir = folder();
     let twice = format!("{VALID}---\n{VALID}");
     assert!(error(dir.path(), &twice).contains("model `well_log` appears twice"));
+    let case_twins = format!("{VALID}---\n{}", VALID.replace("model_name: well_log", "model_name: Well_Log"));
+    let msg = error(dir.path(), &case_twins);
+    assert!(msg.contains("model `Well_Log` differs from `well_log` (line 2) only in case"), "{msg}");
+    let capitals = VALID.replace("model_name: well_log", "model_name: PorosityNet");
+    assert_eq!(parse(dir.path(), &capitals).expect("capitals").models[0].model_name.as_str(), "PorosityNet");
     assert!(error(dir.path(), "").contains("has no models"));
 }
 

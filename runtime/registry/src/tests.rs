@@ -233,3 +233,88 @@ async fn predictions_are_stored_and_read_back_by_id() {
     assert_eq!(reg.get_prediction(&id).await.expect("get"), Bytes::from_static(b"{\"AC\":[1]}"));
     assert!(reg.get_prediction("blobs/../services/x").await.is_err());
 }
+
+fn imported(env: Env, version: Version, files: Vec<ArtifactFile>) -> ArtifactManifest {
+    ArtifactManifest {
+        format: ARTIFACT_FORMAT.to_string(),
+        model: ModelName::new("PorosityNet").expect("name"),
+        env,
+        version,
+        files,
+        metadata: BTreeMap::from([("version".to_string(), version.to_string())]),
+        created: "2023-05-04T10:11:12.000Z".to_string(),
+        created_by: "imported".to_string(),
+        promoted_from: None,
+        deleted: None,
+    }
+}
+
+#[tokio::test]
+async fn an_import_keeps_numbers_times_and_provenance_and_resumes_without_duplicates() {
+    let reg = Registry::memory();
+    let blob = reg.put_blob(bytes::Bytes::from_static(b"weights")).await.expect("blob");
+    let file = ArtifactFile { path: "w.bin".into(), size: 7, blake3: blob };
+    let v5 = imported(Env::Dev, 5, vec![file.clone()]);
+    assert_eq!(
+        reg.import_version(v5.clone()).await.expect("import"),
+        Imported::Written(v5.clone())
+    );
+    // Run again (a resumed import): nothing new.
+    assert_eq!(
+        reg.import_version(v5.clone()).await.expect("again"),
+        Imported::AlreadyThere(v5.clone())
+    );
+    // A gap the other registry deleted stays taken.
+    let gone = ArtifactManifest {
+        deleted: Some(Deletion { at: now(), by: "gone before the import".into() }),
+        ..imported(Env::Dev, 6, vec![])
+    };
+    reg.import_version(gone).await.expect("tombstone");
+    let promoted = ArtifactManifest {
+        promoted_from: Some(v5.model_id()),
+        ..imported(Env::Test, 5, vec![file.clone()])
+    };
+    reg.import_version(promoted).await.expect("promoted");
+    let read = reg.manifest(&"PorosityNet/test/5".parse().expect("id")).await.expect("read");
+    assert_eq!(read.created, "2023-05-04T10:11:12.000Z");
+    assert_eq!(read.promoted_from, Some(v5.model_id()));
+    assert_eq!(reg.versions(&v5.model, Env::Dev).await.expect("versions"), [5]);
+    // New uploads continue after the imported numbers, deleted ones included.
+    let folder = artifact_folder();
+    let next = reg
+        .upload_version(&v5.model, Env::Dev, Some(folder.path()), BTreeMap::new(), "t", &NoProgress)
+        .await
+        .expect("upload");
+    assert_eq!(next.version, 7);
+    // A number taken by something else is refused, not overwritten.
+    let other = ArtifactManifest { metadata: BTreeMap::new(), ..v5.clone() };
+    let err = reg.import_version(other).await.expect_err("conflict").to_string();
+    assert!(err.contains("PorosityNet/dev/5 already exists"), "{err}");
+    // Files must be in the store first.
+    let missing = ArtifactFile { path: "x".into(), size: 1, blake3: "0".repeat(64) };
+    let err = reg
+        .import_version(imported(Env::Prod, 1, vec![missing]))
+        .await
+        .expect_err("no blob")
+        .to_string();
+    assert!(err.contains("is not in the store"), "{err}");
+}
+
+#[tokio::test]
+async fn model_names_that_differ_only_in_case_cannot_share_a_store() {
+    let reg = Registry::memory();
+    let folder = artifact_folder();
+    let upload = |name: &'static str| {
+        let reg = reg.clone();
+        let path = folder.path().to_path_buf();
+        async move {
+            let name = ModelName::new(name).expect("name");
+            reg.upload_version(&name, Env::Dev, Some(&path), BTreeMap::new(), "t", &NoProgress)
+                .await
+        }
+    };
+    upload("PorosityNet").await.expect("first");
+    upload("PorosityNet").await.expect("same name again");
+    let err = upload("porositynet").await.expect_err("case twin").to_string();
+    assert!(err.contains("differs from `PorosityNet`") && err.contains("only in case"), "{err}");
+}

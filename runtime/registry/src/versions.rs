@@ -43,6 +43,16 @@ pub enum Promotion {
     AlreadyThere(ArtifactManifest),
 }
 
+/// What importing one version did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Imported {
+    /// The version was written.
+    Written(ArtifactManifest),
+    /// The same version was imported before (a resumed import); nothing
+    /// was written.
+    AlreadyThere(ArtifactManifest),
+}
+
 /// The env a version is promoted to from `env`.
 pub fn next_env(env: Env) -> Option<Env> {
     match env {
@@ -67,6 +77,7 @@ impl Registry {
         created_by: &str,
         progress: &dyn Progress,
     ) -> Result<ArtifactManifest> {
+        self.refuse_case_twin(model).await?;
         let mut files = Vec::new();
         if let Some(folder) = folder {
             let found = {
@@ -111,6 +122,93 @@ impl Registry {
         let manifest = self.claim(manifest).await?;
         tracing::info!(model_id = %manifest.model_id(), files = manifest.files.len(), "artifact version uploaded");
         Ok(manifest)
+    }
+
+    /// Writes a version made elsewhere under its own number, env, metadata,
+    /// creation time and provenance (an import of another registry's
+    /// history). Its files' blobs must be in the store already, with the
+    /// sizes the manifest gives; a manifest with `deleted` set records a
+    /// number the other registry had deleted. Importing the same version
+    /// again is a no-op, so an interrupted import can simply be run again;
+    /// a number taken by anything else is refused.
+    pub async fn import_version(&self, manifest: ArtifactManifest) -> Result<Imported> {
+        let id = manifest.model_id();
+        if manifest.format != ARTIFACT_FORMAT || manifest.version == 0 {
+            return Err(RegistryError::Invalid(format!(
+                "{id}: an imported version needs format {ARTIFACT_FORMAT} and a number ≥ 1"
+            )));
+        }
+        manifest.check(&id)?;
+        self.refuse_case_twin(&manifest.model).await?;
+        for file in &manifest.files {
+            match self.blob_size(&file.blake3).await? {
+                Some(size) if size == file.size => {}
+                found => {
+                    return Err(RegistryError::Invalid(format!(
+                        "{id}: file `{}` ({} bytes, blob {}) is not in the store ({}); store its bytes first",
+                        file.path,
+                        file.size,
+                        file.blake3,
+                        found.map_or("missing".to_string(), |s| format!("{s} bytes there"))
+                    )));
+                }
+            }
+        }
+        let path = manifest_path(&id);
+        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
+        match self.store.put_opts(&path, PutPayload::from(to_json(&manifest)?), opts).await {
+            Ok(_) => {
+                tracing::info!(model_id = %id, "artifact version imported");
+                Ok(Imported::Written(manifest))
+            }
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                let existing = self.record(&id).await?;
+                let same = existing.same_files(&manifest)
+                    && existing.metadata == manifest.metadata
+                    && existing.created == manifest.created
+                    && existing.promoted_from == manifest.promoted_from
+                    && existing.is_live() == manifest.is_live();
+                if same {
+                    return Ok(Imported::AlreadyThere(existing));
+                }
+                let origin = match (&existing.deleted, &existing.promoted_from) {
+                    (Some(d), _) => format!("deleted at {} by {}", d.at, d.by),
+                    (None, Some(from)) => format!("promoted from {from}"),
+                    (None, None) => {
+                        format!("uploaded by {} at {}", existing.created_by, existing.created)
+                    }
+                };
+                Err(RegistryError::Conflict(format!(
+                    "{id} already exists in this store ({origin}) and is not the version being imported; \
+                     import into a store without versions of {}/{}",
+                    id.model, id.env
+                )))
+            }
+            Err(source) => Err(store_err("put", &path, source)),
+        }
+    }
+
+    /// Refuses a model whose name differs only in case from one the store
+    /// holds (`PorosityNet` and `porositynet`): a store on a
+    /// case-insensitive file system would mix their versions.
+    pub(crate) async fn refuse_case_twin(&self, model: &ModelName) -> Result<()> {
+        let prefix = object_store::path::Path::from("models");
+        let listed = self
+            .store
+            .list_with_delimiter(Some(&prefix))
+            .await
+            .map_err(|source| store_err("list", &prefix, source))?;
+        let key = model.case_key();
+        for dir in listed.common_prefixes {
+            let Some(name) = dir.filename() else { continue };
+            if name != model.as_str() && name.to_ascii_lowercase() == key {
+                return Err(RegistryError::Conflict(format!(
+                    "model `{model}` differs from `{name}`, which the store holds, only in case; \
+                     use `{name}` or a name of its own"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Gives `manifest` the next free number of its model and env and writes

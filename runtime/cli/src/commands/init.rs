@@ -72,7 +72,7 @@ pub struct Args {
     pub dir: Option<PathBuf>,
     #[arg(long, value_enum)]
     pub lang: Lang,
-    /// The model's name: lowercase letters, digits and `_`
+    /// The model's name: letters, digits and `_`
     /// [default: the folder's name].
     #[arg(long)]
     pub name: Option<String>,
