@@ -123,9 +123,10 @@ impl PredictionSink for NoCdfCredentials {
     }
 }
 
-/// The host's CDF client, from `MLOPS_CDF_*`; `None` when none is set.
+/// The host's CDF client, from `MLOPS_CDF_*` (or the Python framework's
+/// `COGNITE_*` names); `None` when none is set.
 pub fn cdf_client() -> anyhow::Result<Option<mlops_cdf::CdfClient>> {
-    match mlops_cdf::CdfConfig::from_vars(mlops_cdf::ENV_PREFIX, |k| std::env::var(k).ok())? {
+    match crate::compat::cdf_config()? {
         Some(config) => Ok(Some(mlops_cdf::CdfClient::new(config)?)),
         None => Ok(None),
     }
@@ -135,7 +136,13 @@ pub fn cdf_client() -> anyhow::Result<Option<mlops_cdf::CdfClient>> {
 /// operator hands it over as a model secret by mistake.
 fn host_credentials() -> Vec<String> {
     let mut values: Vec<String> =
-        ["MLOPS_CDF_CLIENT_SECRET", "AWS_SECRET_ACCESS_KEY", "MLOPS_ADMIN_TOKEN"]
+        [
+            "MLOPS_CDF_CLIENT_SECRET",
+            "COGNITE_CLIENT_SECRET_WRITE",
+            "COGNITE_CLIENT_SECRET_READ",
+            "AWS_SECRET_ACCESS_KEY",
+            "MLOPS_ADMIN_TOKEN",
+        ]
             .iter()
             .filter_map(|k| std::env::var(k).ok())
             .collect();

@@ -5,6 +5,7 @@
 //! 2 invalid input (bad flags, invalid settings).
 
 mod commands;
+mod compat;
 mod context;
 mod onnx;
 mod progress;

@@ -71,14 +71,12 @@ fn s3(rest: &str) -> Result<Arc<dyn ObjectStore>, String> {
 }
 
 fn cdf(location: &str) -> Result<Arc<dyn ObjectStore>, String> {
-    let config = mlops_cdf::CdfConfig::from_vars(mlops_cdf::ENV_PREFIX, |k| std::env::var(k).ok())
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| {
-            format!(
-                "a CDF store needs credentials: set {p}BASE_URL, {p}PROJECT, {p}TOKEN_URL, {p}CLIENT_ID and {p}CLIENT_SECRET (or {p}CLIENT_SECRET_FILE)",
-                p = mlops_cdf::ENV_PREFIX
-            )
-        })?;
+    let config = crate::compat::cdf_config().map_err(|e| e.to_string())?.ok_or_else(|| {
+        format!(
+            "a CDF store needs credentials: set {p}BASE_URL, {p}PROJECT, {p}TOKEN_URL, {p}CLIENT_ID and {p}CLIENT_SECRET (or {p}CLIENT_SECRET_FILE), or the Python framework's COGNITE_* names",
+            p = mlops_cdf::ENV_PREFIX
+        )
+    })?;
     let client = mlops_cdf::CdfClient::new(config).map_err(|e| e.to_string())?;
     let store = mlops_cdf::CdfStore::from_url(client, location).map_err(|e| e.to_string())?;
     Ok(Arc::new(store))

@@ -18,7 +18,7 @@ use mlops_core::DeployPlan;
 use mlops_manifest::{Env, ModelId, ModelSettings, ServiceKind, Version};
 use mlops_registry::{ArtifactManifest, Registry};
 
-use crate::UsageError;
+use crate::{UsageError, compat};
 use crate::commands::{local, serve};
 use crate::context::{GlobalArgs, whoami};
 use crate::progress::TransferProgress;
@@ -28,13 +28,14 @@ pub struct Args {
     /// The settings file.
     #[arg(long, short = 'f', default_value = mlops_manifest::SETTINGS_FILE, value_name = "FILE")]
     pub settings: PathBuf,
-    /// The environment to deploy to. Also read from MLOPS_ENV, or ENV as
-    /// the Python framework did. [default: dev]
+    /// The environment to deploy to. Also read from MLOPS_ENV, else from
+    /// MODEL_ENV or ENV as the Python framework read them. [default: dev]
     #[arg(long, env = "MLOPS_ENV", value_name = "dev|test|prod")]
     pub env: Option<Env>,
-    /// The service to deploy.
-    #[arg(long, default_value = "prediction", value_name = "prediction|training")]
-    pub service: ServiceKind,
+    /// The service to deploy. Also read from MLOPS_SERVICE, else from
+    /// SERVICE_NAME as the Python framework read it. [default: prediction]
+    #[arg(long, env = "MLOPS_SERVICE", value_name = "prediction|training")]
+    pub service: Option<ServiceKind>,
     /// Only these models (repeatable); all by default.
     #[arg(long = "model", value_name = "NAME")]
     pub models: Vec<String>,
@@ -42,8 +43,9 @@ pub struct Args {
     /// `artifact_version`), e.g. one a training service made.
     #[arg(long, value_name = "N")]
     pub artifact_version: Option<Version>,
-    /// Build and run the fixtures, then stop (also TESTING_ONLY=true).
-    #[arg(long, env = "TESTING_ONLY")]
+    /// Build and run the fixtures, then stop (also TESTING_ONLY=True, or
+    /// true/1/yes).
+    #[arg(long)]
     pub testing_only: bool,
     /// Serve every deployed service once the deploy is done.
     #[arg(long)]
@@ -61,14 +63,14 @@ enum Artifacts {
 }
 
 pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
-    let env = match args.env {
-        Some(env) => env,
-        None => match std::env::var("ENV") {
-            Ok(v) if !v.is_empty() => v.parse().map_err(|e| UsageError(format!("ENV: {e}")))?,
-            _ => Env::Dev,
-        },
-    };
-    if args.serve && args.testing_only {
+    let vars = compat::ProcessEnv;
+    let (env, warnings) = compat::env(args.env, &vars)?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    let service = compat::service(args.service, &vars)?;
+    let testing_only = args.testing_only || compat::flag("TESTING_ONLY", &vars)?;
+    if args.serve && testing_only {
         return Err(UsageError("--serve and --testing-only exclude each other".into()).into());
     }
     let settings = local::load_settings(&args.settings, &args.models)?;
@@ -87,9 +89,9 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("cannot fetch {}", manifest.model_id()))?,
         };
-        local::run_fixtures(&engine, model, &component, test_folder.as_deref(), args.service)
+        local::run_fixtures(&engine, model, &component, test_folder.as_deref(), service)
             .await?;
-        if args.testing_only {
+        if testing_only {
             eprintln!("{}: tested only (--testing-only); nothing deployed", model.model_name);
             continue;
         }
@@ -122,7 +124,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         let digest =
             registry.put_blob(bytes.clone()).await.context("cannot store the component")?;
         let plan =
-            DeployPlan::from_settings(model, env, args.service, manifest.version, digest, whoami());
+            DeployPlan::from_settings(model, env, service, manifest.version, digest, whoami());
         let deployed = mlops_core::deploy(&registry, plan)
             .await
             .with_context(|| format!("{}: cannot record the service", model.model_name))?;
