@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use mlops_engine::{CallPhases, Payload, Schema};
 use mlops_manifest::{ExternalId, PredictionFiles};
-use mlops_registry::{NoProgress, Registry, RegistryError};
+use mlops_registry::{NoProgress, Registry, RegistryError, ServiceRecord};
 use serde_json::json;
 
 use crate::codec::{self, PredictionJson};
@@ -46,28 +46,79 @@ pub struct CallTimes {
 pub(crate) async fn predict(
     service: &Service,
     called: &ExternalId,
+    record: Option<&ServiceRecord>,
     body: &[u8],
     files: Files<'_>,
     times: Option<&mut CallTimes>,
 ) -> Result<Bytes, Error> {
+    if let Some(metadata) = codec::ping(body) {
+        return Ok(pong(service, called, record, metadata));
+    }
     let started = times.is_some().then(Instant::now);
-    let (input, to_file) =
-        codec::decode_request(body, &service.inputs).map_err(Error::BadRequest)?;
-    let output = match times {
-        None => service.deployment.predict(input).await?,
+    let decoded = codec::decode_request(body, &service.inputs).map_err(Error::BadRequest)?;
+    let (to_file, metadata) = (decoded.to_file, decoded.metadata);
+    let answer = match times {
+        None => {
+            let output = service.deployment.predict(decoded.input).await?;
+            respond(service, called, &output, to_file, files).await?
+        }
         Some(times) => {
-            let decoded = Instant::now();
-            times.decode = started.map_or(Duration::ZERO, |s| decoded - s);
-            let (output, phases) = service.deployment.predict_profiled(input).await;
+            let decoding_done = Instant::now();
+            times.decode = started.map_or(Duration::ZERO, |s| decoding_done - s);
+            let (output, phases) = service.deployment.predict_profiled(decoded.input).await;
             times.engine = phases;
             let output = output?;
             let encoding = Instant::now();
             let body = respond(service, called, &output, to_file, files).await;
             times.encode = encoding.elapsed();
-            return body;
+            body?
         }
     };
-    respond(service, called, &output, to_file, files).await
+    Ok(if metadata { with_metadata(answer, called, record) } else { answer })
+}
+
+/// The answer to a keep-warm ping: `{"status":"ok","model_id":…}`, the
+/// model not called (it was initialised when the service loaded).
+fn pong(
+    service: &Service,
+    called: &ExternalId,
+    record: Option<&ServiceRecord>,
+    metadata: bool,
+) -> Bytes {
+    let body = Bytes::from(format!("{{\"status\":\"ok\",\"model_id\":{}}}", service.model_id_json));
+    if metadata { with_metadata(body, called, record) } else { body }
+}
+
+/// `envelope` with the Python framework's `metadata` block added: the
+/// external id called, the service's description and owner, its status,
+/// its code file (the component's digest) and when it was deployed (UTC,
+/// `%Y-%m-%d %H:%M:%S`).
+fn with_metadata(envelope: Bytes, called: &ExternalId, record: Option<&ServiceRecord>) -> Bytes {
+    let (description, owner, file_id, created) = match record {
+        Some(r) => (
+            r.description.as_str(),
+            r.owner.as_str(),
+            Some(r.component.as_str()),
+            // RFC 3339 in UTC ("2026-11-30T05:27:09.123Z") to the seed's form.
+            Some(r.deployed.replacen('T', " ", 1).chars().take(19).collect::<String>()),
+        ),
+        None => ("", "", None, None),
+    };
+    let block = json!({
+        "external_id": called.to_string(),
+        "description": description,
+        "owner": owner,
+        "status": "Ready",
+        "file_id": file_id,
+        "created_time": created,
+    });
+    let Some(open) = envelope.strip_suffix(b"}") else { return envelope };
+    let mut out = Vec::with_capacity(envelope.len() + 256);
+    out.extend_from_slice(open);
+    out.extend_from_slice(b",\"metadata\":");
+    out.extend_from_slice(block.to_string().as_bytes());
+    out.push(b'}');
+    Bytes::from(out)
 }
 
 /// The response envelope of a prediction: inline, or written to a file.
@@ -119,13 +170,16 @@ async fn respond(
 pub(crate) async fn train(
     service: &Service,
     trained_by: &ExternalId,
+    record: Option<&ServiceRecord>,
     body: &[u8],
     registry: &Registry,
     scratch: &Path,
 ) -> Result<Bytes, Error> {
+    if let Some(metadata) = codec::ping(body) {
+        return Ok(pong(service, trained_by, record, metadata));
+    }
     let request = codec::parse_request(body).map_err(Error::BadRequest)?;
-    let data = request.data.ok_or_else(|| Error::BadRequest("the request has no `data`".into()))?;
-    let input = codec::decode_data(data, &Schema::Any).map_err(Error::BadRequest)?;
+    let input = codec::decode_document(&request, &Schema::Any).map_err(Error::BadRequest)?;
     std::fs::create_dir_all(scratch)
         .map_err(|e| Error::Internal(format!("cannot make a scratch folder: {e}")))?;
     let out = tempfile::Builder::new()
@@ -165,5 +219,6 @@ pub(crate) async fn train(
         },
         "model_id": service.model_id,
     });
-    Ok(Bytes::from(body.to_string()))
+    let answer = Bytes::from(body.to_string());
+    Ok(if request.metadata() { with_metadata(answer, trained_by, record) } else { answer })
 }

@@ -38,29 +38,104 @@ pub struct Request<'a> {
     /// The Python framework's name for `to_file`.
     #[serde(default)]
     pub return_file: Option<bool>,
+    /// akerbp.mlops 4.1.0's body, `{"input": [...]}`: taken as
+    /// `{"data": {"input": [...]}}` by a model that reads a JSON document
+    /// (the framework passed the whole body to `predict`).
+    #[serde(borrow, default)]
+    pub input: Option<&'a RawValue>,
+    /// Add the Python framework's `metadata` block (the service's external
+    /// id, description, owner, status, code file and creation time) to
+    /// the answer.
+    #[serde(default)]
+    pub metadata: Option<bool>,
 }
 
 impl Request<'_> {
     pub fn to_file(&self) -> bool {
         self.to_file.or(self.return_file).unwrap_or(false)
     }
+
+    pub fn metadata(&self) -> bool {
+        self.metadata.unwrap_or(false)
+    }
+}
+
+/// A decoded call: the model's input and what the caller asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub input: Payload,
+    pub to_file: bool,
+    /// Add the Python framework's `metadata` block to the answer.
+    pub metadata: bool,
 }
 
 /// Parses the envelope. The message of an error says what to send instead.
 pub fn parse_request(body: &[u8]) -> Result<Request<'_>, String> {
     let request: Request<'_> = serde_json::from_slice(body).map_err(envelope_error)?;
-    if request.data.is_none() {
-        return Err(NO_DATA.into());
+    match (request.data, request.input) {
+        (None, None) => Err(NO_DATA.into()),
+        (Some(_), Some(_)) => Err(DATA_AND_INPUT.into()),
+        _ => Ok(request),
     }
-    Ok(request)
+}
+
+/// The request's document for a model whose inputs are `inputs`: its
+/// `data`, or 4.1.0's `input` as `{"input": …}` (refused for a model that
+/// reads columns: which column would it be?).
+pub fn decode_document(request: &Request<'_>, inputs: &Schema) -> Result<Payload, String> {
+    match (request.data, request.input) {
+        (Some(_), Some(_)) => Err(DATA_AND_INPUT.into()),
+        (Some(data), None) => decode_data(data, inputs),
+        (None, Some(_)) if matches!(inputs, Schema::Frame(_)) => Err(INPUT_FOR_COLUMNS.into()),
+        (None, Some(input)) => {
+            let doc = RawValue::from_string(format!("{{\"input\":{}}}", input.get()))
+                .map_err(|e| format!("`input` cannot be passed on: {e}"))?;
+            decode_data(&doc, inputs)
+        }
+        (None, None) => Err(NO_DATA.into()),
+    }
+}
+
+/// A keep-warm ping, as the Python framework's clients sent it: an empty
+/// body, `{}` or `null` (or `{"metadata": true}`, a ping that asks for the
+/// metadata block). The model is not called. Returns whether the metadata
+/// block was asked for.
+pub fn ping(body: &[u8]) -> Option<bool> {
+    // Cheap for every other body: only a short one is looked at.
+    let text = body.trim_ascii();
+    if text.is_empty() {
+        return Some(false);
+    }
+    if text.len() > 64 || !matches!(text[0], b'{' | b'n') {
+        return None;
+    }
+    match serde_json::from_slice::<serde_json::Value>(text).ok()? {
+        serde_json::Value::Null => Some(false),
+        serde_json::Value::Object(map) => match map.iter().next() {
+            None => Some(false),
+            Some((key, serde_json::Value::Bool(b))) if map.len() == 1 && key == "metadata" => {
+                Some(*b)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 const NO_DATA: &str = "the request has no `data`; send {\"data\": <columns or document>}";
+const DATA_AND_INPUT: &str = "the request has both `data` and `input`; send {\"data\": <columns or document>} \
+     (akerbp.mlops 4.1.0's {\"input\": [...]} alone is also taken, by models that read a JSON document)";
+const INPUT_FOR_COLUMNS: &str = "`input` is akerbp.mlops 4.1.0's request shape, but this model reads named columns; \
+     send {\"data\": {\"<column>\": [values...], ...}}";
 
 /// What is wrong with an envelope that does not parse.
 fn envelope_error(e: serde_json::Error) -> String {
     if e.is_syntax() || e.is_eof() {
         format!("the body is not valid JSON: {e}")
+    } else if e.to_string().contains("unknown field `public_key`") {
+        "`public_key` (akerbp.mlops 4.1.0's encrypted predictions) is not supported: call the host over TLS \
+         instead, and send {\"data\": <columns or document>, \"to_file\": <bool>}"
+            .to_string()
     } else {
         format!("{e}; send {{\"data\": <columns or document>, \"to_file\": <bool>}}")
     }
@@ -71,31 +146,37 @@ fn envelope_error(e: serde_json::Error) -> String {
 /// in the same pass as the envelope (a large request is read once); a JSON
 /// document (or a model that takes anything) goes through
 /// [`parse_request`] and [`decode_data`]. The errors are theirs.
-pub fn decode_request(body: &[u8], inputs: &Schema) -> Result<(Payload, bool), String> {
+pub fn decode_request(body: &[u8], inputs: &Schema) -> Result<Decoded, String> {
     let Schema::Frame(fields) = inputs else {
         let request = parse_request(body)?;
-        let data = request.data.ok_or(NO_DATA)?;
-        return Ok((decode_data(data, inputs)?, request.to_file()));
+        return Ok(Decoded {
+            input: decode_document(&request, inputs)?,
+            to_file: request.to_file(),
+            metadata: request.metadata(),
+        });
     };
     let in_data = std::cell::Cell::new(false);
     let mut de = serde_json::Deserializer::from_slice(body);
     let parsed = EnvelopeSeed { declared: fields, in_data: &in_data }
         .deserialize(&mut de)
         .and_then(|envelope| de.end().map(|()| envelope));
-    let (frame, to_file) = parsed.map_err(|e| {
+    let (frame, to_file, metadata) = parsed.map_err(|e| {
         // A column's error is the column's, unless the JSON itself is bad.
         if in_data.get() && !(e.is_syntax() || e.is_eof()) {
             strip_position(&e)
+        } else if e.to_string().starts_with(INPUT_FOR_COLUMNS) {
+            INPUT_FOR_COLUMNS.to_string()
         } else {
             envelope_error(e)
         }
     })?;
     let frame = frame.ok_or(NO_DATA)?;
     check_frame(&frame, fields)?;
-    Ok((Payload::Frame(frame), to_file))
+    Ok(Decoded { input: Payload::Frame(frame), to_file, metadata })
 }
 
-/// The envelope with its `data` decoded as a frame: `(frame, to_file)`.
+/// The envelope with its `data` decoded as a frame: `(frame, to_file,
+/// metadata)`.
 /// Its keys are [`Request`]'s, as strictly.
 struct EnvelopeSeed<'a> {
     declared: &'a [Field],
@@ -104,10 +185,10 @@ struct EnvelopeSeed<'a> {
     in_data: &'a std::cell::Cell<bool>,
 }
 
-const ENVELOPE_KEYS: &[&str] = &["data", "to_file", "return_file"];
+const ENVELOPE_KEYS: &[&str] = &["data", "to_file", "return_file", "input", "metadata"];
 
 impl<'de> DeserializeSeed<'de> for EnvelopeSeed<'_> {
-    type Value = (Option<Frame>, bool);
+    type Value = (Option<Frame>, bool, bool);
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
@@ -115,14 +196,14 @@ impl<'de> DeserializeSeed<'de> for EnvelopeSeed<'_> {
 }
 
 impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
-    type Value = (Option<Frame>, bool);
+    type Value = (Option<Frame>, bool, bool);
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("struct Request")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (mut frame, mut to_file, mut return_file) = (None, None, None);
+        let (mut frame, mut to_file, mut return_file, mut metadata) = (None, None, None, None);
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             match key.as_ref() {
                 "data" if frame.is_some() => return Err(de::Error::duplicate_field("data")),
@@ -139,10 +220,16 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
                     return Err(de::Error::duplicate_field("return_file"));
                 }
                 "return_file" => return_file = Some(map.next_value::<Option<bool>>()?),
+                "metadata" if metadata.is_some() => {
+                    return Err(de::Error::duplicate_field("metadata"));
+                }
+                "metadata" => metadata = Some(map.next_value::<Option<bool>>()?),
+                "input" => return Err(de::Error::custom(INPUT_FOR_COLUMNS)),
                 other => return Err(de::Error::unknown_field(other, ENVELOPE_KEYS)),
             }
         }
-        Ok((frame, to_file.flatten().or(return_file.flatten()).unwrap_or(false)))
+        let to_file = to_file.flatten().or(return_file.flatten()).unwrap_or(false);
+        Ok((frame, to_file, metadata.flatten().unwrap_or(false)))
     }
 }
 
@@ -319,12 +406,12 @@ struct ColumnSeed<'a> {
     ty: Option<DataType>,
 }
 
-type Decoded = (ColumnData, Option<Vec<u8>>);
+type DecodedColumn = (ColumnData, Option<Vec<u8>>);
 
 impl<'de> DeserializeSeed<'de> for ColumnSeed<'_> {
-    type Value = Decoded;
+    type Value = DecodedColumn;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Decoded, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<DecodedColumn, D::Error> {
         d.deserialize_seq(self)
     }
 }
@@ -467,7 +554,7 @@ impl Builder {
         Ok(())
     }
 
-    fn finish(self) -> Decoded {
+    fn finish(self) -> DecodedColumn {
         let validity = (self.nulls > 0).then_some(self.validity);
         (self.data, validity)
     }
@@ -483,13 +570,13 @@ fn infer(cell: &Cell) -> Option<DataType> {
 }
 
 impl<'de> Visitor<'de> for ColumnSeed<'_> {
-    type Value = Decoded;
+    type Value = DecodedColumn;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "column `{}` as a list of values", self.name)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Decoded, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<DecodedColumn, A::Error> {
         let name = self.name;
         let capacity = seq.size_hint().unwrap_or(0).min(1 << 20);
         let mut leading_nulls = 0usize;
@@ -548,7 +635,7 @@ impl<'de> Visitor<'de> for ColumnSeed<'_> {
         Ok(builder.finish())
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Decoded, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<DecodedColumn, A::Error> {
         Err(de::Error::custom(format!(
             "column `{}` is an object; a column is a list of values (one per row)",
             self.name

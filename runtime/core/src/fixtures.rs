@@ -117,11 +117,11 @@ pub async fn run_fixtures(
     for fixture in fixtures {
         let answer = match (kind, &scratch_dir) {
             (ServiceKind::Prediction, _) => {
-                call::predict(service, &called, &fixture.request, Files::Scratch(&scratch), None)
-                    .await
+                let files = Files::Scratch(&scratch);
+                call::predict(service, &called, None, &fixture.request, files, None).await
             }
             (ServiceKind::Training, Ok(dir)) => {
-                call::train(service, &called, &fixture.request, &scratch, dir.path()).await
+                call::train(service, &called, None, &fixture.request, &scratch, dir.path()).await
             }
             (ServiceKind::Training, Err(e)) => {
                 Err(Error::Internal(format!("cannot make a scratch folder: {e}")))

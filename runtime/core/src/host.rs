@@ -232,10 +232,11 @@ impl Host {
         match entry.record.service {
             ServiceKind::Prediction => {
                 let files = Files::Host { registry, cdf: self.0.loader.cdf.as_deref() };
-                call::predict(service, called, body, files, times).await
+                call::predict(service, called, Some(&entry.record), body, files, times).await
             }
             ServiceKind::Training => {
-                call::train(service, called, body, registry, &self.0.scratch_dir).await
+                let record = Some(&entry.record);
+                call::train(service, called, record, body, registry, &self.0.scratch_dir).await
             }
         }
     }

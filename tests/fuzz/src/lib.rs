@@ -65,23 +65,25 @@ pub fn settings(data: &[u8]) {
 ///
 /// Each body is decoded both ways: in one pass (`decode_request`, what
 /// calls use) and in two (`parse_request`, then `decode_data`). When either
-/// accepts it, both must, with the same payload and flag.
+/// accepts it, both must, with the same payload and flags.
 pub fn envelope(data: &[u8]) {
     let request = mlops_core::codec::parse_request(data);
     for schema in schemas() {
         let one_pass = mlops_core::codec::decode_request(data, &schema);
         let two_pass = match &request {
-            Ok(request) => request
-                .data
-                .ok_or_else(String::new)
-                .and_then(|raw| mlops_core::codec::decode_data(raw, &schema))
-                .map(|payload| (payload, request.to_file())),
+            Ok(request) => mlops_core::codec::decode_document(request, &schema).map(|input| {
+                mlops_core::codec::Decoded {
+                    input,
+                    to_file: request.to_file(),
+                    metadata: request.metadata(),
+                }
+            }),
             Err(e) => Err(e.clone()),
         };
         match (one_pass, two_pass) {
             (Ok(one), Ok(two)) => {
                 assert_eq!(one, two, "one pass and two decode differently");
-                check_payload(&one.0);
+                check_payload(&one.input);
             }
             (Err(_), Err(_)) => {}
             (one, two) => panic!("one pass gave {one:?}, two passes {two:?}"),

@@ -16,8 +16,8 @@ fn well_log_inputs() -> Schema {
 /// they agree, errors included.
 fn decode(body: &str, inputs: &Schema) -> Result<Payload, String> {
     let two_pass = parse_request(body.as_bytes())
-        .and_then(|request| decode_data(request.data.expect("data"), inputs));
-    let one_pass = decode_request(body.as_bytes(), inputs).map(|(payload, _)| payload);
+        .and_then(|request| decode_document(&request, inputs));
+    let one_pass = decode_request(body.as_bytes(), inputs).map(|decoded| decoded.input);
     assert_eq!(one_pass, two_pass, "one pass and two disagree on {body}");
     one_pass
 }
@@ -94,9 +94,9 @@ fn the_envelope_is_strict_and_accepts_the_old_flag() {
     // The one-pass decoder of frames, likewise.
     let frame = &well_log_inputs();
     let body = br#"{"data": {"ACS": [1], "RDEP": [1], "DEN": [1]}, "return_file": true}"#;
-    assert!(decode_request(body, frame).expect("ok").1);
+    assert!(decode_request(body, frame).expect("ok").to_file);
     let body = br#"{"to_file": false, "data": {"ACS": [1], "RDEP": [1], "DEN": [1]}}"#;
-    assert!(!decode_request(body, frame).expect("ok").1);
+    assert!(!decode_request(body, frame).expect("ok").to_file);
     let err = decode_request(b"{\"data\": {}, \"to_flie\": true}", frame).expect_err("typo");
     assert!(err.contains("unknown field `to_flie`") && err.contains("; send {"), "{err}");
     let err = decode_request(b"{\"to_file\": true}", frame).expect_err("no data");
@@ -152,4 +152,38 @@ fn predictions_encode_missing_rows_as_null() {
     assert_eq!(serde_json::to_string(&PredictionJson(&doc)).expect("json"), r#"{"ok": [1]}"#);
     let bad = Payload::Json("{not json".into());
     assert!(serde_json::to_string(&PredictionJson(&bad)).is_err());
+}
+
+#[test]
+fn the_python_frameworks_request_shapes_are_taken_where_they_are_unambiguous() {
+    // Keep-warm pings: the model is not called.
+    for body in ["", "  \n", "{}", " { } ", "null"] {
+        assert_eq!(ping(body.as_bytes()), Some(false), "{body:?}");
+    }
+    assert_eq!(ping(br#"{"metadata": true}"#), Some(true));
+    for body in [r#"{"data": {}}"#, "[]", "1", r#"{"metadata": 1}"#, r#"{"x": true}"#] {
+        assert_eq!(ping(body.as_bytes()), None, "{body}");
+    }
+    // 4.1.0's {"input": [...]}: the document a model that reads JSON gets.
+    let body = r#"{"input": [{"well": "15/9-F-11", "input_logs": {"DEPTH": [1.0]}}], "return_file": false}"#;
+    let Payload::Json(doc) = decode(body, &Schema::Json).expect("taken") else { panic!("a document") };
+    let doc: serde_json::Value = serde_json::from_str(&doc).expect("JSON");
+    assert_eq!(doc["input"][0]["well"], "15/9-F-11");
+    assert_eq!(doc.as_object().expect("object").len(), 1, "only `input`: {doc}");
+    let decoded = decode_request(body.as_bytes(), &Schema::Any).expect("any");
+    assert!(matches!(decoded.input, Payload::Json(_)) && !decoded.to_file);
+    // ...but not by a model that reads columns, and not beside `data`.
+    let err = decode(r#"{"input": [1]}"#, &well_log_inputs()).expect_err("columns");
+    assert!(err.contains("send {\"data\": {\"<column>\""), "{err}");
+    let err = decode(r#"{"input": [1], "data": {}}"#, &Schema::Json).expect_err("both");
+    assert!(err.contains("both `data` and `input`"), "{err}");
+    // The metadata block is asked for in either decoder.
+    let cols = r#"{"data": {"ACS": [1], "RDEP": [1], "DEN": [1]}, "metadata": true}"#;
+    assert!(decode_request(cols.as_bytes(), &well_log_inputs()).expect("frame").metadata);
+    assert!(decode_request(br#"{"data": 1, "metadata": true}"#, &Schema::Json).expect("doc").metadata);
+    // What else old clients send is refused with the new shape named.
+    let err = decode(r#"{"data": {}, "public_key": "-----BEGIN"}"#, &Schema::Json).expect_err("key");
+    assert!(err.contains("not supported") && err.contains("send {\"data\""), "{err}");
+    let err = decode(r#"{"inputs": []}"#, &Schema::Json).expect_err("typo");
+    assert!(err.contains("unknown field `inputs`") && err.contains("send {\"data\""), "{err}");
 }
