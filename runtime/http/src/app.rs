@@ -12,7 +12,8 @@ use hyper::body::Body;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use mlops_core::{DeployPlan, Entry, Error, Host, Readiness};
-use mlops_manifest::{Env, ExternalId, Limits, ServiceKind};
+use mlops_manifest::{Env, ExternalId, IdError, Limits, ModelId, ModelName, ServiceKind};
+use mlops_registry::{ArtifactManifest, Promotion, RegistryError, VersionFilter};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -21,7 +22,7 @@ use crate::body::read_limited;
 use crate::error::{Failure, Style};
 use crate::metrics::Metrics;
 use crate::oip;
-use crate::routes::{Miss, Route, route};
+use crate::routes::{Miss, ModelRef, Route, route};
 
 /// Admin request bodies (deploy, redeploy) are small.
 const MAX_ADMIN_BODY: u64 = 1 << 20;
@@ -121,6 +122,12 @@ impl App {
             Route::ModelReady { name, version } => self
                 .oip_target(name, version)
                 .map(|_| json_response(StatusCode::OK, &json!({ "name": name, "ready": true }))),
+            Route::ListModels => self.list_models(parts.uri.query().unwrap_or_default()).await,
+            Route::GetModel(at) => self.model_version(at).await.map(|m| {
+                json_response(StatusCode::OK, &version_json(&m))
+            }),
+            Route::ModelFile(at) => self.model_file(at, parts.uri.query().unwrap_or_default()).await,
+            Route::Promote(at) => self.promote(at, body).await,
             Route::Infer { name, version } => {
                 let header_len = parts
                     .headers
@@ -318,6 +325,124 @@ impl App {
                 "alias_of": record.alias_of.map(|a| a.to_string()),
                 "model_id": record.model_id.to_string(),
             }),
+        ))
+    }
+
+    /// `GET /models?model=<name>&env=<env>&include_deleted=<bool>`: the
+    /// artifact versions, by model, env and version.
+    async fn list_models(&self, query: &str) -> Result<Resp, Failure> {
+        let mut filter = VersionFilter::default();
+        for (key, value) in query.split('&').filter_map(|kv| kv.split_once('=')) {
+            let value = percent_decode(value);
+            let bad = |e: String| Failure::Core(Error::BadRequest(format!("{key}: {e}")));
+            match key {
+                "model" => filter.model = Some(ModelName::new(value).map_err(|e| bad(e.to_string()))?),
+                "env" => filter.env = Some(value.parse().map_err(|e: IdError| bad(e.to_string()))?),
+                "include_deleted" => {
+                    filter.include_deleted = match value.as_str() {
+                        "true" | "1" => true,
+                        "false" | "0" => false,
+                        _ => return Err(bad(format!("`{value}` is not true or false"))),
+                    }
+                }
+                other => {
+                    return Err(Error::BadRequest(format!(
+                        "unknown filter `{other}`; use model=<name>, env=<dev|test|prod> and include_deleted=<true|false>"
+                    ))
+                    .into());
+                }
+            }
+        }
+        let versions =
+            self.0.host.registry().list_versions(&filter).await.map_err(Failure::Registry)?;
+        let list: Vec<Value> = versions.iter().map(version_json).collect();
+        Ok(json_response(StatusCode::OK, &json!({ "versions": list })))
+    }
+
+    /// The live version a `/models/<model>/<env>/<version>` path names.
+    async fn model_version(&self, at: ModelRef<'_>) -> Result<ArtifactManifest, Failure> {
+        let text = format!("{}/{}/{}", at.model, at.env, at.version);
+        let id: ModelId = text.parse().map_err(|e: IdError| {
+            Failure::Core(Error::BadRequest(format!(
+                "`{text}` is not a model id ({e}); use /models/<model>/<dev|test|prod>/<version>"
+            )))
+        })?;
+        self.0.host.registry().manifest(&id).await.map_err(Failure::Registry)
+    }
+
+    /// `GET /models/<model>/<env>/<version>/file?path=<path>`: one file of
+    /// a version, its bytes checked against their digest on the way.
+    async fn model_file(&self, at: ModelRef<'_>, query: &str) -> Result<Resp, Failure> {
+        let path = query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == "path")
+            .map(|(_, v)| percent_decode(v))
+            .ok_or_else(|| {
+                Failure::Core(Error::BadRequest(
+                    "name the file: ?path=<its path in the version, as listed>".into(),
+                ))
+            })?;
+        let manifest = self.model_version(at).await?;
+        let Some(file) = manifest.files.iter().find(|f| f.path == path) else {
+            return Err(Failure::Registry(RegistryError::NotFound {
+                what: format!("file `{path}` in {}", manifest.model_id()),
+            }));
+        };
+        let bytes =
+            self.0.host.registry().get_blob(&file.blake3).await.map_err(Failure::Registry)?;
+        let mut resp = bytes_response(StatusCode::OK, bytes);
+        resp.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        Ok(resp)
+    }
+
+    /// `POST /models/<model>/<env>/<version>/promote` with `{}` or
+    /// `{"to": "<env>"}`: the version to the next env, same number, no
+    /// byte copied (`mlops-host models promote`).
+    async fn promote<B>(&self, at: ModelRef<'_>, body: B) -> Result<Resp, Failure>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        #[derive(Deserialize, Default)]
+        #[serde(deny_unknown_fields)]
+        struct Promote {
+            #[serde(default)]
+            to: Option<String>,
+        }
+        let body = read_limited(body, MAX_ADMIN_BODY, self.0.options.body_timeout).await?;
+        let req: Promote = if body.trim_ascii().is_empty() {
+            Promote::default()
+        } else {
+            serde_json::from_slice(&body).map_err(|e| {
+                Error::BadRequest(format!("send {{}} or {{\"to\": \"test\"|\"prod\"}}: {e}"))
+            })?
+        };
+        let manifest = self.model_version(at).await?;
+        let id = manifest.model_id();
+        let to = match req.to {
+            Some(to) => to.parse::<Env>().map_err(|e| Error::BadRequest(format!("to: {e}")))?,
+            None => mlops_registry::next_env(id.env).ok_or_else(|| {
+                Failure::Registry(RegistryError::Invalid(format!(
+                    "{id} is in prod already: there is nothing to promote it to"
+                )))
+            })?,
+        };
+        let promotion = self
+            .0
+            .host
+            .registry()
+            .promote(&id, to, "admin API")
+            .await
+            .map_err(Failure::Registry)?;
+        let (record, already_there) = match promotion {
+            Promotion::Promoted(m) => (m, false),
+            Promotion::AlreadyThere(m) => (m, true),
+        };
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({ "status": "ok", "promoted": version_json(&record), "already_there": already_there }),
         ))
     }
 
@@ -520,6 +645,23 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An artifact version as the Model Manager routes show it.
+fn version_json(m: &ArtifactManifest) -> Value {
+    json!({
+        "model_id": m.model_id().to_string(),
+        "model": m.model.as_str(),
+        "env": m.env.as_str(),
+        "version": m.version,
+        "files": m.files,
+        "size": m.size(),
+        "metadata": m.metadata,
+        "created": m.created,
+        "created_by": m.created_by,
+        "promoted_from": m.promoted_from.as_ref().map(ToString::to_string),
+        "deleted": m.deleted,
+    })
 }
 
 fn describe(id: &ExternalId, entry: &Entry) -> Value {

@@ -37,6 +37,8 @@ pub(crate) enum Failure {
     BodyTimeout(Duration),
     /// The body could not be read.
     BodyRead(String),
+    /// The Model Manager refused or failed a request.
+    Registry(mlops_registry::RegistryError),
 }
 
 impl From<Error> for Failure {
@@ -65,6 +67,7 @@ impl Failure {
             Failure::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Failure::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Failure::BodyRead(_) => StatusCode::BAD_REQUEST,
+            Failure::Registry(e) => registry_status(e),
         }
     }
 
@@ -85,6 +88,7 @@ impl Failure {
                 "the request body is larger than this service accepts ({} MiB, limits.max_request_mb)",
                 limit >> 20
             ),
+            Failure::Registry(e) => e.to_string(),
             Failure::BodyTimeout(limit) => format!(
                 "the request body did not arrive within {:.1} s; send it at once",
                 limit.as_secs_f64()
@@ -128,6 +132,22 @@ fn core_status(e: &Error) -> StatusCode {
         Error::PredictionFile(SinkError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
         Error::PredictionFile(SinkError::Failed(_)) => StatusCode::BAD_GATEWAY,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// What the Model Manager said, as a status: missing 404, contradicting the
+/// store 409, a wrong request 400, a damaged store 500, the store
+/// unreachable 502.
+fn registry_status(e: &mlops_registry::RegistryError) -> StatusCode {
+    use mlops_registry::RegistryError as R;
+    match e {
+        R::NotFound { .. } => StatusCode::NOT_FOUND,
+        R::Conflict(_) | R::Contended { .. } => StatusCode::CONFLICT,
+        R::Invalid(_) | R::Folder { .. } => StatusCode::BAD_REQUEST,
+        R::CorruptBlob { .. } | R::CorruptFile { .. } | R::CorruptRecord { .. } | R::Io(_) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        R::Open { .. } | R::Store { .. } => StatusCode::BAD_GATEWAY,
     }
 }
 

@@ -32,6 +32,10 @@ enum Kind {
     ModelMetadata,
     ModelReady,
     Infer,
+    ListModels,
+    GetModel,
+    ModelFile,
+    Promote,
 }
 
 const fn at(method: &'static str, path: &'static str, access: Access, kind: Kind) -> Endpoint {
@@ -57,6 +61,10 @@ pub const ROUTES: &[Endpoint] = &[
     at("GET", "/v2/models/{name}/versions/{version}", Access::Caller, Kind::ModelMetadata),
     at("GET", "/v2/models/{name}/versions/{version}/ready", Access::Caller, Kind::ModelReady),
     at("POST", "/v2/models/{name}/versions/{version}/infer", Access::Caller, Kind::Infer),
+    at("GET", "/models", Access::Caller, Kind::ListModels),
+    at("GET", "/models/{model}/{env}/{version}", Access::Caller, Kind::GetModel),
+    at("GET", "/models/{model}/{env}/{version}/file", Access::Caller, Kind::ModelFile),
+    at("POST", "/models/{model}/{env}/{version}/promote", Access::Admin, Kind::Promote),
 ];
 
 /// A matched route with its path parameters.
@@ -76,6 +84,19 @@ pub enum Route<'a> {
     ModelMetadata { name: &'a str, version: Option<&'a str> },
     ModelReady { name: &'a str, version: Option<&'a str> },
     Infer { name: &'a str, version: Option<&'a str> },
+    /// The Model Manager: artifact versions.
+    ListModels,
+    GetModel(ModelRef<'a>),
+    ModelFile(ModelRef<'a>),
+    Promote(ModelRef<'a>),
+}
+
+/// `<model>/<env>/<version>` as the path gives it (checked by the handler).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelRef<'a> {
+    pub model: &'a str,
+    pub env: &'a str,
+    pub version: &'a str,
 }
 
 impl Route<'_> {
@@ -101,9 +122,9 @@ pub enum Miss {
 }
 
 impl Endpoint {
-    /// The path's parameters (at most two) if `segments` fit the template.
-    fn params<'a>(&self, segments: &[&'a str]) -> Option<[Option<&'a str>; 2]> {
-        let mut params = [None, None];
+    /// The path's parameters (at most three) if `segments` fit the template.
+    fn params<'a>(&self, segments: &[&'a str]) -> Option<[Option<&'a str>; 3]> {
+        let mut params = [None, None, None];
         let mut n = 0;
         let mut template = self.path.trim_start_matches('/').split('/');
         for segment in segments {
@@ -118,8 +139,13 @@ impl Endpoint {
         template.next().is_none().then_some(params)
     }
 
-    fn route<'a>(&self, [first, second]: [Option<&'a str>; 2]) -> Route<'a> {
+    fn route<'a>(&self, [first, second, third]: [Option<&'a str>; 3]) -> Route<'a> {
         let id = first.unwrap_or_default();
+        let model = ModelRef {
+            model: id,
+            env: second.unwrap_or_default(),
+            version: third.unwrap_or_default(),
+        };
         match self.kind {
             Kind::Healthz => Route::Healthz,
             Kind::Readyz => Route::Readyz,
@@ -135,6 +161,10 @@ impl Endpoint {
             Kind::ModelMetadata => Route::ModelMetadata { name: id, version: second },
             Kind::ModelReady => Route::ModelReady { name: id, version: second },
             Kind::Infer => Route::Infer { name: id, version: second },
+            Kind::ListModels => Route::ListModels,
+            Kind::GetModel => Route::GetModel(model),
+            Kind::ModelFile => Route::ModelFile(model),
+            Kind::Promote => Route::Promote(model),
         }
     }
 }
@@ -162,6 +192,8 @@ mod tests {
             .replace("{external_id}", "m-prediction-dev")
             .replace("{name}", "m-prediction-dev")
             .replace("{version}", "1")
+            .replace("{model}", "well_log")
+            .replace("{env}", "dev")
     }
 
     #[test]
@@ -201,6 +233,15 @@ mod tests {
         assert_eq!(
             route(&Method::POST, "/services/x/call/"),
             Ok((Route::Call("x"), Access::Caller))
+        );
+        let id = ModelRef { model: "PorosityNet", env: "test", version: "3" };
+        assert_eq!(
+            route(&Method::POST, "/models/PorosityNet/test/3/promote"),
+            Ok((Route::Promote(id), Access::Admin))
+        );
+        assert_eq!(
+            route(&Method::GET, "/models/PorosityNet/test/3/file"),
+            Ok((Route::ModelFile(id), Access::Caller))
         );
     }
 

@@ -58,7 +58,7 @@ pub use records::{
     ARTIFACT_FORMAT, ArtifactFile, ArtifactManifest, Deletion, LimitsRecord, SERVICE_FORMAT,
     ServiceRecord, decode_manifest, decode_service_record,
 };
-pub use versions::{Imported, Promotion, VersionFilter};
+pub use versions::{Imported, Promotion, VersionFilter, next_env};
 
 /// What went wrong in the registry.
 #[derive(Debug, thiserror::Error)]
