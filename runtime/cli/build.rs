@@ -11,6 +11,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         std::fs::read_dir(dir).expect("read templates").map(|e| e.expect("entry").path()).collect();
     entries.sort();
     for path in entries {
+        // Python's byte-code caches are not templates.
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if name == "__pycache__" || name.ends_with(".pyc") {
+            continue;
+        }
         if path.is_dir() {
             walk(&path, out);
         } else {

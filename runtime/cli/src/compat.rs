@@ -50,9 +50,7 @@ pub fn env(explicit: Option<Env>, vars: &dyn Vars) -> Result<(Env, Vec<String>),
         let warnings = [("MODEL_ENV", model_env), ("ENV", env)]
             .into_iter()
             .filter_map(|(name, v)| v.filter(|v| *v != explicit).map(|v| (name, v)))
-            .map(|(name, v)| {
-                format!("{name}={v} is ignored: --env (or MLOPS_ENV) says {explicit}")
-            })
+            .map(|(name, v)| format!("{name}={v} is ignored: --env (or MLOPS_ENV) says {explicit}"))
             .collect();
         return Ok((explicit, warnings));
     }
@@ -116,7 +114,8 @@ fn tenant_token_url(tenant: &str) -> String {
 pub fn cdf_var(name: &str, vars: &dyn Vars, warnings: &mut Vec<String>) -> Option<String> {
     let own = vars.var(name);
     let Some(key) = name.strip_prefix(mlops_cdf::ENV_PREFIX) else { return own };
-    let base_url = || vars.var("COGNITE_OIDC_BASE_URL").map(|u| u.trim_end_matches('/').to_string());
+    let base_url =
+        || vars.var("COGNITE_OIDC_BASE_URL").map(|u| u.trim_end_matches('/').to_string());
     let pair = || {
         for side in ["WRITE", "READ"] {
             let id = vars.var(&format!("COGNITE_CLIENT_ID_{side}"));
@@ -152,7 +151,9 @@ pub fn cdf_var(name: &str, vars: &dyn Vars, warnings: &mut Vec<String>) -> Optio
         (Some(own), Some(seed)) => {
             // A scope derived from the base URL is not a setting of its own.
             if own != seed && key != "SCOPES" {
-                let shown = |v: &str| if key == "CLIENT_SECRET" { "…".to_string() } else { v.to_string() };
+                let shown = |v: &str| {
+                    if key == "CLIENT_SECRET" { "…".to_string() } else { v.to_string() }
+                };
                 warnings.push(format!(
                     "{name} ({}) and {from} ({}) differ; using {name}",
                     shown(&own),
@@ -237,10 +238,19 @@ mod tests {
 
     #[test]
     fn testing_only_takes_the_frameworks_spellings() {
-        for (value, want) in
-            [("True", true), ("true", true), ("1", true), ("False", false), ("0", false), ("no", false)]
-        {
-            assert_eq!(flag("TESTING_ONLY", &vars(&[("TESTING_ONLY", value)])).unwrap(), want, "{value}");
+        for (value, want) in [
+            ("True", true),
+            ("true", true),
+            ("1", true),
+            ("False", false),
+            ("0", false),
+            ("no", false),
+        ] {
+            assert_eq!(
+                flag("TESTING_ONLY", &vars(&[("TESTING_ONLY", value)])).unwrap(),
+                want,
+                "{value}"
+            );
         }
         assert!(!flag("TESTING_ONLY", &vars(&[])).unwrap());
         let err = flag("TESTING_ONLY", &vars(&[("TESTING_ONLY", "maybe")])).unwrap_err().0;
@@ -268,10 +278,7 @@ mod tests {
         );
         assert_eq!(get("CLIENT_ID").as_deref(), Some("writer"));
         assert_eq!(get("CLIENT_SECRET").as_deref(), Some("w-secret"));
-        assert_eq!(
-            get("SCOPES").as_deref(),
-            Some("https://westeurope-1.cognitedata.com/.default")
-        );
+        assert_eq!(get("SCOPES").as_deref(), Some("https://westeurope-1.cognitedata.com/.default"));
         assert!(warnings.is_empty(), "{warnings:?}");
         // Only the read pair: it is used, id and secret together.
         let read_only = vars(&[
@@ -280,7 +287,10 @@ mod tests {
             ("COGNITE_CLIENT_ID_WRITE", "writer"),
         ]);
         let mut warnings = Vec::new();
-        assert_eq!(cdf_var("MLOPS_CDF_CLIENT_ID", &read_only, &mut warnings).as_deref(), Some("reader"));
+        assert_eq!(
+            cdf_var("MLOPS_CDF_CLIENT_ID", &read_only, &mut warnings).as_deref(),
+            Some("reader")
+        );
         assert_eq!(
             cdf_var("MLOPS_CDF_CLIENT_SECRET", &read_only, &mut warnings).as_deref(),
             Some("r-secret")

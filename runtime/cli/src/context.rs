@@ -135,17 +135,16 @@ pub fn cdf_client() -> anyhow::Result<Option<mlops_cdf::CdfClient>> {
 /// Credentials of the host itself: a model never gets one, even when an
 /// operator hands it over as a model secret by mistake.
 fn host_credentials() -> Vec<String> {
-    let mut values: Vec<String> =
-        [
-            "MLOPS_CDF_CLIENT_SECRET",
-            "COGNITE_CLIENT_SECRET_WRITE",
-            "COGNITE_CLIENT_SECRET_READ",
-            "AWS_SECRET_ACCESS_KEY",
-            "MLOPS_ADMIN_TOKEN",
-        ]
-            .iter()
-            .filter_map(|k| std::env::var(k).ok())
-            .collect();
+    let mut values: Vec<String> = [
+        "MLOPS_CDF_CLIENT_SECRET",
+        "COGNITE_CLIENT_SECRET_WRITE",
+        "COGNITE_CLIENT_SECRET_READ",
+        "AWS_SECRET_ACCESS_KEY",
+        "MLOPS_ADMIN_TOKEN",
+    ]
+    .iter()
+    .filter_map(|k| std::env::var(k).ok())
+    .collect();
     if let Some(Ok(s)) =
         std::env::var_os("MLOPS_CDF_CLIENT_SECRET_FILE").map(std::fs::read_to_string)
     {

@@ -61,6 +61,11 @@ enum Command {
     /// Create a model folder (settings, model, artifact, fixture, build
     /// script) in rust, python, js, c or onnx, ready for `mlops-host test`.
     Init(commands::init::Args),
+    /// Convert an akerbp.mlops project (2.5.8 or 4.1.0 settings) into an
+    /// mlops-host project beside it: settings, a wrapper per model that
+    /// calls the seed's functions, fixtures from its ServiceTest inputs,
+    /// and a report of the hand work left (MIGRATION.md).
+    Migrate(commands::migrate::Args),
     /// Build support for guest languages: bindings, componentize, the WIT.
     #[command(subcommand)]
     Guest(commands::guest::Command),
@@ -100,6 +105,7 @@ fn main() -> ExitCode {
             Command::Services(cmd) => commands::services::run(&cli.global, cmd).await,
             Command::Guest(cmd) => commands::guest::run(cmd),
             Command::Init(args) => commands::init::run(&cli.global, args).await,
+            Command::Migrate(args) => commands::migrate::run(args).await,
             Command::Validate(args) => commands::validate::run(&cli.global, args).await,
             Command::Completions { shell } => {
                 use clap::CommandFactory as _;

@@ -179,7 +179,9 @@ pub(crate) async fn train(
         return Ok(pong(service, trained_by, record, metadata));
     }
     let request = codec::parse_request(body).map_err(Error::BadRequest)?;
-    let input = codec::decode_document(&request, &Schema::Any).map_err(Error::BadRequest)?;
+    // A model that reads JSON documents gets its training data as one too.
+    let schema = if matches!(service.inputs, Schema::Json) { Schema::Json } else { Schema::Any };
+    let input = codec::decode_document(&request, &schema).map_err(Error::BadRequest)?;
     std::fs::create_dir_all(scratch)
         .map_err(|e| Error::Internal(format!("cannot make a scratch folder: {e}")))?;
     let out = tempfile::Builder::new()

@@ -123,10 +123,13 @@ impl App {
                 .oip_target(name, version)
                 .map(|_| json_response(StatusCode::OK, &json!({ "name": name, "ready": true }))),
             Route::ListModels => self.list_models(parts.uri.query().unwrap_or_default()).await,
-            Route::GetModel(at) => self.model_version(at).await.map(|m| {
-                json_response(StatusCode::OK, &version_json(&m))
-            }),
-            Route::ModelFile(at) => self.model_file(at, parts.uri.query().unwrap_or_default()).await,
+            Route::GetModel(at) => self
+                .model_version(at)
+                .await
+                .map(|m| json_response(StatusCode::OK, &version_json(&m))),
+            Route::ModelFile(at) => {
+                self.model_file(at, parts.uri.query().unwrap_or_default()).await
+            }
             Route::Promote(at) => self.promote(at, body).await,
             Route::Infer { name, version } => {
                 let header_len = parts
@@ -336,7 +339,9 @@ impl App {
             let value = percent_decode(value);
             let bad = |e: String| Failure::Core(Error::BadRequest(format!("{key}: {e}")));
             match key {
-                "model" => filter.model = Some(ModelName::new(value).map_err(|e| bad(e.to_string()))?),
+                "model" => {
+                    filter.model = Some(ModelName::new(value).map_err(|e| bad(e.to_string()))?)
+                }
                 "env" => filter.env = Some(value.parse().map_err(|e: IdError| bad(e.to_string()))?),
                 "include_deleted" => {
                     filter.include_deleted = match value.as_str() {

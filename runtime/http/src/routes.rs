@@ -81,9 +81,18 @@ pub enum Route<'a> {
     Redeploy(&'a str),
     Live,
     Ready,
-    ModelMetadata { name: &'a str, version: Option<&'a str> },
-    ModelReady { name: &'a str, version: Option<&'a str> },
-    Infer { name: &'a str, version: Option<&'a str> },
+    ModelMetadata {
+        name: &'a str,
+        version: Option<&'a str>,
+    },
+    ModelReady {
+        name: &'a str,
+        version: Option<&'a str>,
+    },
+    Infer {
+        name: &'a str,
+        version: Option<&'a str>,
+    },
     /// The Model Manager: artifact versions.
     ListModels,
     GetModel(ModelRef<'a>),

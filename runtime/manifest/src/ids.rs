@@ -335,7 +335,9 @@ mod tests {
 
     #[test]
     fn external_ids_round_trip_and_reject_bad_shapes() {
-        for s in ["well_log-prediction-dev", "well_log-training-prod-12", "PorosityNet-prediction-test"] {
+        for s in
+            ["well_log-prediction-dev", "well_log-training-prod-12", "PorosityNet-prediction-test"]
+        {
             assert_eq!(s.parse::<ExternalId>().unwrap().to_string(), s);
         }
         let pinned: ExternalId = "m-prediction-test-3".parse().unwrap();

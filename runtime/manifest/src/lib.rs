@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
 
 pub use ids::{Env, ExternalId, IdError, ModelId, ModelName, SecretName, ServiceKind, Version};
-pub use limits::{Limits, MetadataLimits};
+pub use limits::{Limits, MetadataLimits, RESERVED_METADATA_KEYS};
 pub use problem::{Problem, SettingsError};
 
 /// The settings file's usual name.

@@ -190,11 +190,18 @@ fn duplicate_models_and_empty_files_are_refused() {
     let dir = folder();
     let twice = format!("{VALID}---\n{VALID}");
     assert!(error(dir.path(), &twice).contains("model `well_log` appears twice"));
-    let case_twins = format!("{VALID}---\n{}", VALID.replace("model_name: well_log", "model_name: Well_Log"));
+    let case_twins =
+        format!("{VALID}---\n{}", VALID.replace("model_name: well_log", "model_name: Well_Log"));
     let msg = error(dir.path(), &case_twins);
-    assert!(msg.contains("model `Well_Log` differs from `well_log` (line 2) only in case"), "{msg}");
+    assert!(
+        msg.contains("model `Well_Log` differs from `well_log` (line 2) only in case"),
+        "{msg}"
+    );
     let capitals = VALID.replace("model_name: well_log", "model_name: PorosityNet");
-    assert_eq!(parse(dir.path(), &capitals).expect("capitals").models[0].model_name.as_str(), "PorosityNet");
+    assert_eq!(
+        parse(dir.path(), &capitals).expect("capitals").models[0].model_name.as_str(),
+        "PorosityNet"
+    );
     assert!(error(dir.path(), "").contains("has no models"));
 }
 

@@ -137,7 +137,7 @@ impl ArtifactManifest {
 
 /// Whether `path` is relative, `/`-separated and has no empty, `.` or `..`
 /// parts.
-pub(crate) fn is_safe_relative(path: &str) -> bool {
+pub fn is_safe_relative(path: &str) -> bool {
     !path.is_empty()
         && !path.contains('\\')
         && !path.contains('\0')

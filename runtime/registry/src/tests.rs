@@ -269,7 +269,10 @@ async fn an_import_keeps_numbers_times_and_provenance_and_resumes_without_duplic
         deleted: Some(Deletion { at: now(), by: "gone before the import".into() }),
         ..imported(Env::Dev, 6, vec![])
     };
-    reg.import_version(gone).await.expect("tombstone");
+    reg.import_version(gone.clone()).await.expect("tombstone");
+    // Recorded again later (another run): the same deleted number.
+    let again = ArtifactManifest { created: now(), ..gone };
+    assert!(matches!(reg.import_version(again).await, Ok(Imported::AlreadyThere(_))));
     let promoted = ArtifactManifest {
         promoted_from: Some(v5.model_id()),
         ..imported(Env::Test, 5, vec![file.clone()])

@@ -163,11 +163,15 @@ impl Registry {
             }
             Err(object_store::Error::AlreadyExists { .. }) => {
                 let existing = self.record(&id).await?;
-                let same = existing.same_files(&manifest)
-                    && existing.metadata == manifest.metadata
-                    && existing.created == manifest.created
-                    && existing.promoted_from == manifest.promoted_from
-                    && existing.is_live() == manifest.is_live();
+                // A deleted number is the same deleted number, whenever it
+                // was recorded.
+                let both_deleted = !existing.is_live() && !manifest.is_live();
+                let same = both_deleted
+                    || (existing.same_files(&manifest)
+                        && existing.metadata == manifest.metadata
+                        && existing.created == manifest.created
+                        && existing.promoted_from == manifest.promoted_from
+                        && existing.is_live() == manifest.is_live());
                 if same {
                     return Ok(Imported::AlreadyThere(existing));
                 }

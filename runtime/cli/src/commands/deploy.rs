@@ -18,10 +18,10 @@ use mlops_core::DeployPlan;
 use mlops_manifest::{Env, ModelId, ModelSettings, ServiceKind, Version};
 use mlops_registry::{ArtifactManifest, Registry};
 
-use crate::{UsageError, compat};
 use crate::commands::{local, serve};
 use crate::context::{GlobalArgs, whoami};
 use crate::progress::TransferProgress;
+use crate::{UsageError, compat};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -89,8 +89,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("cannot fetch {}", manifest.model_id()))?,
         };
-        local::run_fixtures(&engine, model, &component, test_folder.as_deref(), service)
-            .await?;
+        local::run_fixtures(&engine, model, &component, test_folder.as_deref(), service).await?;
         if testing_only {
             eprintln!("{}: tested only (--testing-only); nothing deployed", model.model_name);
             continue;

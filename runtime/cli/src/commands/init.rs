@@ -103,10 +103,10 @@ pub enum Library {
 }
 
 // What every model folder gets besides its template.
-const WIT: &str = crate::commands::guest::WIT;
-const PY_SDK: &str = include_str!("../../../../sdk/python/mlops_model/__init__.py");
+pub(crate) const WIT: &str = crate::commands::guest::WIT;
+pub(crate) const PY_SDK: &str = include_str!("../../../../sdk/python/mlops_model/__init__.py");
 /// What builds numpy for the sandbox, for a model made `--with numpy`.
-const NUMPY_BUILD: [(&str, &str); 2] = [
+pub(crate) const NUMPY_BUILD: [(&str, &str); 2] = [
     ("numpy/build-numpy.sh", include_str!("../../../../sdk/python/numpy/build-numpy.sh")),
     ("numpy/runtime.py", include_str!("../../../../sdk/python/numpy/runtime.py")),
 ];
@@ -163,6 +163,11 @@ pub enum OnnxSource {
     /// A graph of the user's, with the files derived from it:
     /// (path, content).
     From(Vec<(String, Vec<u8>)>),
+}
+
+/// The files of one template folder: (path, content, executable).
+pub(crate) fn template(name: &str) -> impl Iterator<Item = (&'static str, &'static [u8], bool)> {
+    TEMPLATE_FILES.iter().filter(move |(t, ..)| *t == name).map(|(_, p, b, x)| (*p, *b, *x))
 }
 
 fn extra(name: &str) -> &'static [u8] {

@@ -151,6 +151,14 @@ pub async fn run_fixtures(
     kind: ServiceKind,
 ) -> anyhow::Result<()> {
     let dir = match (kind, &model.fixtures) {
+        // Training fixtures only (`<fixtures>/training/`): predictions are
+        // checked as without fixtures.
+        (ServiceKind::Prediction, Some(dir))
+            if !crate::commands::validate::has_fixtures(dir)
+                && crate::commands::validate::has_fixtures(&dir.join("training")) =>
+        {
+            None
+        }
         (ServiceKind::Prediction, Some(dir)) => Some(dir.clone()),
         (ServiceKind::Training, Some(dir)) => Some(dir.join("training")).filter(|d| d.is_dir()),
         (_, None) => None,
@@ -160,10 +168,14 @@ pub async fn run_fixtures(
             // Fixtures, but none for training: nothing to say.
             return Ok(());
         }
-        eprintln!(
-            "{}: no fixtures (set `fixtures` in the settings to test before deploying)",
-            model.model_name
-        );
+        if model.fixtures.is_some() {
+            eprintln!("{}: no prediction fixtures (training ones only)", model.model_name);
+        } else {
+            eprintln!(
+                "{}: no fixtures (set `fixtures` in the settings to test before deploying)",
+                model.model_name
+            );
+        }
         // Still make sure it starts: a model whose `initialization` fails or
         // hangs must not be deployed.
         if kind == ServiceKind::Prediction {

@@ -90,6 +90,11 @@ pub enum Command {
         #[arg(long)]
         allow_prod: bool,
     },
+    /// Import the artifact history akerbp.mlops kept in CDF Files (data set
+    /// `mlops`, directory `/mlops`): every version keeps its number,
+    /// environment, metadata and creation time. Run it again after an
+    /// interruption: what was imported is skipped.
+    Import(crate::commands::import::Args),
     /// Delete blobs that no version and no service refers to.
     Gc {
         /// Keep unreferenced blobs younger than this (an upload in flight may
@@ -126,6 +131,7 @@ fn duration(s: &str) -> Result<Duration, String> {
 pub async fn run(global: &GlobalArgs, cmd: Command) -> anyhow::Result<ExitCode> {
     let registry = global.registry()?;
     match cmd {
+        Command::Import(args) => return crate::commands::import::run(&registry, args).await,
         Command::Upload { model, folder, env, metadata, format } => {
             if !folder.is_dir() {
                 return Err(UsageError(format!("{} is not a folder", folder.display())).into());

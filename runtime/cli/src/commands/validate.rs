@@ -41,13 +41,15 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         };
         let mut counts = Vec::new();
         if let Some(dir) = &model.fixtures {
-            match check_fixtures(dir) {
+            let training = dir.join("training");
+            let trains = has_fixtures(&training);
+            // A folder with training fixtures only is fine.
+            match check_fixtures(dir, trains) {
                 Ok(n) => counts.push(format!("{n} prediction fixture(s)")),
                 Err(e) => problems.extend(e),
             }
-            let training = dir.join("training");
             if training.is_dir() {
-                match check_fixtures(&training) {
+                match check_fixtures(&training, false) {
                     Ok(n) => counts.push(format!("{n} training fixture(s)")),
                     Err(e) => problems.extend(e),
                 }
@@ -114,8 +116,18 @@ async fn check_runtime(
     }
 }
 
-/// Checks every fixture pair in `dir` parses; returns how many there are.
-fn check_fixtures(dir: &Path) -> Result<usize, Vec<String>> {
+/// Whether `dir` holds at least one `<name>.request.json`.
+pub fn has_fixtures(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().ends_with(".request.json"))
+    })
+}
+
+/// Checks every fixture pair in `dir` parses; returns how many there are
+/// (none is a problem unless `may_be_empty`).
+fn check_fixtures(dir: &Path, may_be_empty: bool) -> Result<usize, Vec<String>> {
     let fixtures = mlops_core::fixtures::read_fixtures(dir).map_err(|e| vec![format!("{e}\n  hint: every <name>.request.json needs a <name>.expected.json beside it, both JSON")])?;
     let mut problems = Vec::new();
     for f in &fixtures {
@@ -131,7 +143,7 @@ fn check_fixtures(dir: &Path) -> Result<usize, Vec<String>> {
             ));
         }
     }
-    if fixtures.is_empty() {
+    if fixtures.is_empty() && !may_be_empty {
         problems.push(format!(
             "{}: no <name>.request.json files\n  hint: add a request and the response it must give, or remove `fixtures`",
             dir.display()

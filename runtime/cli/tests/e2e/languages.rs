@@ -30,7 +30,7 @@ const TOOLS: &[(&str, &[&str])] = &[
 /// Whether the tools `lang` needs are here (Rust and ONNX need none beyond
 /// the build's own). When they are not, only that language's part of
 /// `test` is skipped, saying so; in CI nothing is.
-fn has_tools(lang: &str, test: &str) -> bool {
+pub(crate) fn has_tools(lang: &str, test: &str) -> bool {
     let Some((_, tools)) = TOOLS.iter().find(|(l, _)| *l == lang) else { return true };
     let works = |cmd: &str, args: &[&str]| {
         Command::new(cmd).args(args).output().is_ok_and(|o| o.status.success())

@@ -9,6 +9,7 @@ mod faults;
 mod hostile;
 mod hostile_shared;
 mod languages;
+mod migration;
 mod models;
 mod onnx_zoo;
 mod scale;

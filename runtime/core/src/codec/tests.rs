@@ -15,8 +15,8 @@ fn well_log_inputs() -> Schema {
 /// use) and in two (`parse_request` then `decode_data`), and checks that
 /// they agree, errors included.
 fn decode(body: &str, inputs: &Schema) -> Result<Payload, String> {
-    let two_pass = parse_request(body.as_bytes())
-        .and_then(|request| decode_document(&request, inputs));
+    let two_pass =
+        parse_request(body.as_bytes()).and_then(|request| decode_document(&request, inputs));
     let one_pass = decode_request(body.as_bytes(), inputs).map(|decoded| decoded.input);
     assert_eq!(one_pass, two_pass, "one pass and two disagree on {body}");
     one_pass
@@ -166,7 +166,9 @@ fn the_python_frameworks_request_shapes_are_taken_where_they_are_unambiguous() {
     }
     // 4.1.0's {"input": [...]}: the document a model that reads JSON gets.
     let body = r#"{"input": [{"well": "15/9-F-11", "input_logs": {"DEPTH": [1.0]}}], "return_file": false}"#;
-    let Payload::Json(doc) = decode(body, &Schema::Json).expect("taken") else { panic!("a document") };
+    let Payload::Json(doc) = decode(body, &Schema::Json).expect("taken") else {
+        panic!("a document")
+    };
     let doc: serde_json::Value = serde_json::from_str(&doc).expect("JSON");
     assert_eq!(doc["input"][0]["well"], "15/9-F-11");
     assert_eq!(doc.as_object().expect("object").len(), 1, "only `input`: {doc}");
@@ -180,9 +182,12 @@ fn the_python_frameworks_request_shapes_are_taken_where_they_are_unambiguous() {
     // The metadata block is asked for in either decoder.
     let cols = r#"{"data": {"ACS": [1], "RDEP": [1], "DEN": [1]}, "metadata": true}"#;
     assert!(decode_request(cols.as_bytes(), &well_log_inputs()).expect("frame").metadata);
-    assert!(decode_request(br#"{"data": 1, "metadata": true}"#, &Schema::Json).expect("doc").metadata);
+    assert!(
+        decode_request(br#"{"data": 1, "metadata": true}"#, &Schema::Json).expect("doc").metadata
+    );
     // What else old clients send is refused with the new shape named.
-    let err = decode(r#"{"data": {}, "public_key": "-----BEGIN"}"#, &Schema::Json).expect_err("key");
+    let err =
+        decode(r#"{"data": {}, "public_key": "-----BEGIN"}"#, &Schema::Json).expect_err("key");
     assert!(err.contains("not supported") && err.contains("send {\"data\""), "{err}");
     let err = decode(r#"{"inputs": []}"#, &Schema::Json).expect_err("typo");
     assert!(err.contains("unknown field `inputs`") && err.contains("send {\"data\""), "{err}");
