@@ -51,10 +51,10 @@ pub(crate) async fn predict(
     files: Files<'_>,
     times: Option<&mut CallTimes>,
 ) -> Result<Bytes, Error> {
+    let started = times.is_some().then(Instant::now);
     if let Some(metadata) = codec::ping(body) {
         return Ok(pong(service, called, record, metadata));
     }
-    let started = times.is_some().then(Instant::now);
     let decoded = codec::decode_request(body, &service.inputs).map_err(Error::BadRequest)?;
     let (to_file, metadata) = (decoded.to_file, decoded.metadata);
     let answer = match times {

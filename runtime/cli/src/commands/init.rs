@@ -387,7 +387,7 @@ async fn from_onnx(global: &GlobalArgs, file: &Path) -> anyhow::Result<Vec<(Stri
     ])
 }
 
-fn write_all(dir: &Path, files: &[(String, Vec<u8>, bool)]) -> anyhow::Result<()> {
+pub(crate) fn write_all(dir: &Path, files: &[(String, Vec<u8>, bool)]) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     for (path, content, executable) in files {
         let target = dir.join(path);

@@ -161,7 +161,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             std::fs::remove_dir_all(&folder)
                 .with_context(|| format!("cannot replace {}", folder.display()))?;
         }
-        write_files(&folder, &m.files)?;
+        init::write_all(&folder, &m.files)?;
     }
     if args.in_place && !dir.join(SEED_SETTINGS_KEPT).exists() {
         std::fs::rename(&seed_path, dir.join(SEED_SETTINGS_KEPT))
@@ -735,23 +735,6 @@ fn closest(k: &str) -> Option<&'static str> {
     SEED_KEYS.iter().map(|c| (distance(k, c), *c)).filter(|(d, _)| *d <= 2).min().map(|(_, c)| c)
 }
 
-fn write_files(folder: &Path, files: &[(String, Vec<u8>, bool)]) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    for (path, content, executable) in files {
-        let target = folder.join(path);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        std::fs::write(&target, content)
-            .with_context(|| format!("cannot write {}", target.display()))?;
-        if *executable {
-            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))?;
-        }
-    }
-    Ok(())
-}
-
 /// MIGRATION.md: per model, what became of each seed key, the fixtures,
 /// and the hand work; then the next steps.
 fn report(
@@ -761,7 +744,7 @@ fn report(
     in_place: bool,
     models: &[Migrated],
 ) -> String {
-    let _ = (dir, settings_dir);
+    let _ = settings_dir;
     let settings_shown =
         if in_place { SETTINGS_FILE.to_string() } else { format!("{OUT}/{SETTINGS_FILE}") };
     let mut out = String::new();
@@ -805,6 +788,22 @@ fn report(
         let _ = writeln!(out);
     }
     let f = if in_place { SETTINGS_FILE.to_string() } else { format!("{OUT}/{SETTINGS_FILE}") };
+    // The framework's CI pipelines, as its setup wrote them.
+    let pipelines: Vec<&str> = ["bitbucket-pipelines.yml", ".github/workflows/main.yml"]
+        .into_iter()
+        .filter(|p| dir.join(p).is_file())
+        .collect();
+    let pipeline_step = if pipelines.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "5. In {}: replace `pip install akerbp.mlops…` and `deploy_prediction_service` / \
+             `deploy_training_service` with `mlops-host deploy -f {f}` (`ENV`, `MODEL_ENV`, \
+             `SERVICE_NAME` and `TESTING_ONLY` keep their meaning; `mlops-host init --lang python` \
+             shows a pipeline).\n",
+            pipelines.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" and ")
+        )
+    };
     let _ = writeln!(
         out,
         "## Next steps\n\n\
@@ -814,7 +813,8 @@ fn report(
          3. Deploy as the pipeline did: `MODEL_ENV=<env> mlops-host deploy -f {f}` (or `ENV`, and \
          `SERVICE_NAME=training` for training services), then `mlops-host serve`.\n\
          4. Callers: the `mlops_client` Python package (clients/python) replaces `call_function`; \
-         `{{\"input\": [...]}}` bodies and empty keep-warm pings are still answered.\n\n\
+         `{{\"input\": [...]}}` bodies and empty keep-warm pings are still answered.\n\
+         {pipeline_step}\n\
          {total_hand} item{} of hand work in all.",
         if total_hand == 1 { "" } else { "s" }
     );

@@ -410,7 +410,8 @@ async fn metrics_count_calls_and_compile_cache_use() {
     for _ in 0..3 {
         host.post("/services/well_log-prediction-dev/call", predict_body()).await;
     }
-    host.post("/services/well_log-prediction-dev/call", "{}").await;
+    // A body without the model's columns: 400.
+    host.post("/services/well_log-prediction-dev/call", r#"{"data": {}}"#).await;
     let text = reqwest::get(format!("{}/metrics", host.url))
         .await
         .expect("metrics")
