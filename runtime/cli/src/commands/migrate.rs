@@ -176,7 +176,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&settings_dir)?;
     std::fs::write(&settings_path, format!("{header}{}", settings.join("---\n")))
         .with_context(|| format!("cannot write {}", settings_path.display()))?;
-    let report = report(&dir, &settings_dir, &version, args.in_place, &models);
+    let mut report = report(&dir, &settings_dir, &version, args.in_place, &models);
+    // What `validate` will say about the settings written (metadata over
+    // CDF's limits, say): hand work too.
+    if let Err(e) = mlops_manifest::Settings::load(&settings_path) {
+        let _ = writeln!(
+            report,
+            "\n## The settings written do not validate yet\n\nFix these in `{}`:\n",
+            settings_path.strip_prefix(&dir).unwrap_or(&settings_path).display()
+        );
+        for p in &e.problems {
+            let hint = if p.hint.is_empty() { String::new() } else { format!(" ({})", p.hint) };
+            let _ = writeln!(report, "- [ ] line {}: {}{hint}", p.line, p.message);
+        }
+    }
     std::fs::write(settings_dir.join("MIGRATION.md"), &report)
         .context("cannot write MIGRATION.md")?;
     print!("{report}");

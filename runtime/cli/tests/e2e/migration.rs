@@ -135,6 +135,24 @@ fn migrated_seed_projects_validate_and_pass_their_fixtures() {
     let mut validate = host_in(&h, &project);
     validate.arg("validate");
     run_ok(validate, "validate in place");
+
+    // Metadata the framework let through but CDF's limits refuse: the
+    // report says what `validate` will say.
+    let long = h.dir.path().join("long");
+    copy_tree(&seed_projects().join("2.5.8"), &long);
+    let settings = std::fs::read_to_string(long.join("mlops_settings.yaml")).expect("read");
+    let settings = settings.replace("num_filler: -999.25", &format!("notes: {}", "x".repeat(600)));
+    std::fs::write(long.join("mlops_settings.yaml"), settings).expect("write");
+    let mut migrate = host_in(&h, &long);
+    migrate.arg("migrate");
+    let out = migrate.output().expect("migrate");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains("## The settings written do not validate yet"), "{report}");
+    assert!(
+        report.contains("metadata value of `notes` is 600 characters; the limit is 512"),
+        "{report}"
+    );
 }
 
 /// The stand-in for akerbp.mlops's logger, for running seed code natively.
