@@ -551,7 +551,6 @@ fn migrate_model(
             .replace("{{model_name}}", &name)
             .replace("{{seed_module}}", &inspection.module)
             .replace("{{seed_root}}", seed_root)
-            .replace("{{world}}", if trains { "model" } else { "predictor" })
             .replace(
                 "{{lazy_imports}}",
                 &serde_json::to_string(&inspection.lazy_imports).unwrap_or_else(|_| "[]".into()),
@@ -564,6 +563,11 @@ fn migrate_model(
         }
         files.push((path.to_string(), fill(bytes), exec));
     }
+    files.push((
+        "build.sh".into(),
+        build_script(&name, &inspection.module, seed_root, trains)?,
+        true,
+    ));
     files.push(("mlops_model/__init__.py".into(), init::PY_SDK.as_bytes().to_vec(), false));
     files.push(("wit/mlops.wit".into(), init::WIT.as_bytes().to_vec(), false));
     if numpy {
@@ -580,6 +584,38 @@ fn migrate_model(
         fixtures,
         hand_work,
     })
+}
+
+/// The Python template's build script, with the wrapper's Python path
+/// (the stand-in for the framework's logger, and the seed project's root,
+/// from which its module is imported) and its world.
+fn build_script(
+    name: &str,
+    module: &str,
+    seed_root: &str,
+    trains: bool,
+) -> anyhow::Result<Vec<u8>> {
+    let template = init::template("python")
+        .find(|(p, ..)| *p == "build.sh")
+        .map(|(_, b, _)| String::from_utf8_lossy(b).into_owned())
+        .context("this binary was built without the Python template")?;
+    let (path, world) = ("python_path=(-p .)\n", "world=model\n");
+    if !template.contains(path) || !template.contains(world) {
+        bail!("the Python template's build.sh has no `{}` line", path.trim());
+    }
+    let quoted = seed_root.replace('\'', "'\\''");
+    let script = template
+        .replacen(
+            "#!/usr/bin/env bash\n",
+            &format!(
+                "#!/usr/bin/env bash\n# {name}: app.py wraps the akerbp.mlops model `{module}`, imported from the\n\
+                 # seed project ({seed_root} from here), as the seed imported it.\n"
+            ),
+            1,
+        )
+        .replace(path, &format!("python_path=(-p . -p akerbp_shim -p '{quoted}')\n"))
+        .replace(world, if trains { "world=model\n" } else { "world=predictor\n" });
+    Ok(script.into_bytes())
 }
 
 /// Runs `inspect_seed.py` on one model.

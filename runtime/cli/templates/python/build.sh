@@ -35,10 +35,15 @@ if [[ -x numpy/build-numpy.sh ]]; then
     numpy_path=(-p "$(numpy/build-numpy.sh)")
 fi
 
+# The Python path: app.py and the SDK (mlops_model/) are in this folder.
+python_path=(-p .)
+# The world: `model` predicts and trains; `predictor` for a model without
+# `Training`.
+world=model
+
 mkdir -p build
-# -d wit: the contract (world `model`: predicts and trains; `predictor` for a
-# model without `Training`); componentize-py generates the bindings itself.
-# -p .: app.py and the SDK (mlops_model/) are in this folder.
-"$componentize_py" -d wit -w model componentize app -p . "${numpy_path[@]}" -o build/model.wasm.tmp >&2
+# -d wit: the contract; componentize-py generates the bindings itself.
+"$componentize_py" -d wit -w "$world" componentize app "${python_path[@]}" "${numpy_path[@]}" \
+    -o build/model.wasm.tmp >&2
 mv build/model.wasm.tmp build/model.wasm
 echo "$(pwd)/build/model.wasm"
