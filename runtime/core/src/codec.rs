@@ -159,16 +159,16 @@ pub fn decode_request(body: &[u8], inputs: &Schema) -> Result<Decoded, String> {
             metadata: request.metadata(),
         });
     };
-    let in_data = std::cell::Cell::new(false);
+    let (in_data, saw_input) = (std::cell::Cell::new(false), std::cell::Cell::new(false));
     let mut de = serde_json::Deserializer::from_slice(body);
-    let parsed = EnvelopeSeed { declared: fields, in_data: &in_data }
+    let parsed = EnvelopeSeed { declared: fields, in_data: &in_data, saw_input: &saw_input }
         .deserialize(&mut de)
         .and_then(|envelope| de.end().map(|()| envelope));
     let (frame, to_file, metadata) = parsed.map_err(|e| {
         // A column's error is the column's, unless the JSON itself is bad.
         if in_data.get() && !(e.is_syntax() || e.is_eof()) {
             strip_position(&e)
-        } else if e.to_string().starts_with(INPUT_FOR_COLUMNS) {
+        } else if saw_input.get() {
             INPUT_FOR_COLUMNS.to_string()
         } else {
             envelope_error(e)
@@ -187,6 +187,8 @@ struct EnvelopeSeed<'a> {
     /// Set while `data` is being decoded, so an error there is reported
     /// as the column's (not the envelope's).
     in_data: &'a std::cell::Cell<bool>,
+    /// Set when the body has 4.1.0's `input`, which a frame cannot take.
+    saw_input: &'a std::cell::Cell<bool>,
 }
 
 const ENVELOPE_KEYS: &[&str] = &["data", "to_file", "return_file", "input", "metadata"];
@@ -228,7 +230,10 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
                     return Err(de::Error::duplicate_field("metadata"));
                 }
                 "metadata" => metadata = Some(map.next_value::<Option<bool>>()?),
-                "input" => return Err(de::Error::custom(INPUT_FOR_COLUMNS)),
+                "input" => {
+                    self.saw_input.set(true);
+                    return Err(de::Error::custom(INPUT_FOR_COLUMNS));
+                }
                 other => return Err(de::Error::unknown_field(other, ENVELOPE_KEYS)),
             }
         }

@@ -250,8 +250,7 @@ impl App {
     fn list(&self, query: &str) -> Result<Resp, Failure> {
         let mut env: Option<Env> = None;
         let mut tags: Vec<String> = Vec::new();
-        for (key, value) in query.split('&').filter_map(|kv| kv.split_once('=')) {
-            let value = percent_decode(value);
+        for (key, value) in query_pairs(query) {
             match key {
                 "env" => {
                     env = Some(value.parse().map_err(|e| Error::BadRequest(format!("env: {e}")))?)
@@ -335,8 +334,7 @@ impl App {
     /// artifact versions, by model, env and version.
     async fn list_models(&self, query: &str) -> Result<Resp, Failure> {
         let mut filter = VersionFilter::default();
-        for (key, value) in query.split('&').filter_map(|kv| kv.split_once('=')) {
-            let value = percent_decode(value);
+        for (key, value) in query_pairs(query) {
             let bad = |e: String| Failure::Core(Error::BadRequest(format!("{key}: {e}")));
             match key {
                 "model" => {
@@ -378,12 +376,8 @@ impl App {
     /// `GET /models/<model>/<env>/<version>/file?path=<path>`: one file of
     /// a version, its bytes checked against their digest on the way.
     async fn model_file(&self, at: ModelRef<'_>, query: &str) -> Result<Resp, Failure> {
-        let path = query
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == "path")
-            .map(|(_, v)| percent_decode(v))
-            .ok_or_else(|| {
+        let path =
+            query_pairs(query).find(|(k, _)| *k == "path").map(|(_, v)| v).ok_or_else(|| {
                 Failure::Core(Error::BadRequest(
                     "name the file: ?path=<its path in the version, as listed>".into(),
                 ))
@@ -623,6 +617,11 @@ fn prediction() -> ServiceKind {
 
 fn models_to_keep() -> u32 {
     mlops_manifest::DEFAULT_MODELS_TO_KEEP
+}
+
+/// A query's `key=value` pairs, values percent-decoded.
+fn query_pairs(query: &str) -> impl Iterator<Item = (&str, String)> {
+    query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k, percent_decode(v)))
 }
 
 fn percent_decode(s: &str) -> String {

@@ -56,7 +56,7 @@ pub use gc::GcReport;
 pub use progress::{NoProgress, Progress};
 pub use records::{
     ARTIFACT_FORMAT, ArtifactFile, ArtifactManifest, Deletion, LimitsRecord, SERVICE_FORMAT,
-    ServiceRecord, decode_manifest, decode_service_record, is_safe_relative,
+    ServiceRecord, artifact_path, decode_manifest, decode_service_record, is_safe_relative,
 };
 pub use versions::{Imported, Promotion, VersionFilter, next_env};
 

@@ -135,6 +135,22 @@ impl ArtifactManifest {
     }
 }
 
+/// `path` as an artifact path: `/`-separated, only plain names (a leading
+/// `./` is dropped), valid UTF-8 and [`is_safe_relative`]; `None` when it
+/// is not one.
+pub fn artifact_path(path: &std::path::Path) -> Option<String> {
+    use std::path::Component;
+    let parts: Option<Vec<&str>> = path
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .map(|c| match c {
+            Component::Normal(s) => s.to_str(),
+            _ => None,
+        })
+        .collect();
+    parts.map(|p| p.join("/")).filter(|p| is_safe_relative(p))
+}
+
 /// Whether `path` is relative, `/`-separated and has no empty, `.` or `..`
 /// parts.
 pub fn is_safe_relative(path: &str) -> bool {

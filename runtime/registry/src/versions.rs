@@ -1,7 +1,7 @@
 //! Artifact versions: upload, read, list, promote, delete, download.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use mlops_manifest::{Env, ModelId, ModelName, Version};
 use object_store::{ObjectStoreExt as _, PutMode, PutOptions, PutPayload};
@@ -558,19 +558,9 @@ pub(crate) fn walk(folder: &Path) -> Result<Vec<(String, PathBuf, u64)>> {
                 let size = entry.metadata().map_err(|e| folder_err(&path, e.to_string()))?.len();
                 let rel =
                     path.strip_prefix(folder).map_err(|e| folder_err(&path, e.to_string()))?;
-                let parts: Option<Vec<&str>> = rel
-                    .components()
-                    .map(|c| match c {
-                        Component::Normal(s) => s.to_str(),
-                        _ => None,
-                    })
-                    .collect();
-                let rel = parts
-                    .map(|p| p.join("/"))
-                    .filter(|p| records::is_safe_relative(p))
-                    .ok_or_else(|| {
-                        folder_err(&path, "its name is not valid UTF-8 or not a plain path".into())
-                    })?;
+                let rel = records::artifact_path(rel).ok_or_else(|| {
+                    folder_err(&path, "its name is not valid UTF-8 or not a plain path".into())
+                })?;
                 out.push((rel, path, size));
             }
         }

@@ -304,17 +304,7 @@ fn unpack(archive: &[u8]) -> Result<Vec<(String, Bytes)>, String> {
                 "`{shown}` is a {kind:?} entry; an artifact archive may only hold regular files"
             ));
         }
-        let parts: Option<Vec<&str>> = raw
-            .components()
-            .filter(|c| !matches!(c, std::path::Component::CurDir))
-            .map(|c| match c {
-                std::path::Component::Normal(s) => s.to_str(),
-                _ => None,
-            })
-            .collect();
-        let path = parts
-            .map(|p| p.join("/"))
-            .filter(|p| mlops_registry::is_safe_relative(p))
+        let path = mlops_registry::artifact_path(&raw)
             .ok_or_else(|| format!("`{shown}` is not a plain relative path"))?;
         total = total.saturating_add(entry.size());
         if total > MAX_UNPACKED {
