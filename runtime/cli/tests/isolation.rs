@@ -1,6 +1,13 @@
-//! The latency of a well-behaved model while hostile guests attack the same
-//! host. In a test binary of its own, so no other test shares the machine's
-//! cores while it measures.
+//! A well-behaved model while hostile guests attack the same host. In a test
+//! binary of its own, so no other test shares the machine's cores while it
+//! measures.
+//!
+//! Under `cargo test` it checks containment: every attack gets the answer it
+//! must, and every call to the well-behaved model during the attacks returns
+//! its fixture's prediction. It measures the model's p99 alone and under
+//! attack too, but the latency goal is a speed goal: only
+//! `bench/isolation.sh` (which sets `MLOPS_ISOLATION_GOAL`) asserts it, over
+//! ten runs, so a noisy CI machine cannot fail the suite on timing.
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests fail by panicking")]
 
 #[path = "e2e/hostile_shared.rs"]
@@ -97,12 +104,14 @@ async fn one_run(url: &str, trap_addr: &str, rounds: usize) -> (f64, String, Vec
 
 /// The goal: under the hostile-guest suite a well-behaved model's p99 is
 /// at most twice its p99 alone, in at least 9 runs of 10.
-const RUNS: usize = 10;
+const BENCH_RUNS: usize = 10;
 const GOAL: f64 = 2.0;
 const MUST_MEET: usize = 9;
+/// Runs under `cargo test`, where only containment is asserted.
+const TEST_RUNS: usize = 2;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_well_behaved_model_keeps_its_latency_while_hostile_guests_attack() {
+async fn a_well_behaved_model_answers_right_while_hostile_guests_attack() {
     let dir = tempfile::tempdir().expect("tempdir");
     let s = settings(dir.path());
     deploy(dir.path(), &["-f", s.to_str().expect("utf-8")]);
@@ -111,12 +120,14 @@ async fn a_well_behaved_model_keeps_its_latency_while_hostile_guests_attack() {
     let trap_addr = trap.local_addr().expect("addr").to_string();
     let attacks = attacks(&trap_addr).len();
 
+    let bench = std::env::var_os("MLOPS_ISOLATION_GOAL").is_some();
+    let runs = if bench { BENCH_RUNS } else { TEST_RUNS };
     let mut ratios = Vec::new();
     let mut report = vec![format!(
         "The well-behaved example over HTTP, alone and while {attacks} hostile attacks run 3 times over \
-         on another connection (runtime/cli/tests/isolation.rs), {RUNS} runs:"
+         on another connection (runtime/cli/tests/isolation.rs), {runs} runs:"
     )];
-    for run in 1..=RUNS {
+    for run in 1..=runs {
         let (ratio, line, breakdown) = one_run(&host.url, &trap_addr, 3).await;
         eprintln!("isolation: run {run}: {line}");
         for b in &breakdown {
@@ -128,7 +139,7 @@ async fn a_well_behaved_model_keeps_its_latency_while_hostile_guests_attack() {
     let met = ratios.iter().filter(|r| **r <= GOAL).count();
     let listed: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
     let summary = format!(
-        "p99 under attack / p99 alone: {}; at most {GOAL}× in {met} of {RUNS} runs (goal: {MUST_MEET})",
+        "p99 under attack / p99 alone: {}; at most {GOAL}× in {met} of {runs} runs (goal: {MUST_MEET} of {BENCH_RUNS})",
         listed.join(", ")
     );
     eprintln!("isolation: {summary}");
@@ -138,5 +149,7 @@ async fn a_well_behaved_model_keeps_its_latency_while_hostile_guests_attack() {
     if let Some(path) = std::env::var_os("MLOPS_ISOLATION_REPORT") {
         std::fs::write(&path, report.join("\n") + "\n").expect("write the isolation report");
     }
-    assert!(met >= MUST_MEET, "{summary}");
+    if bench {
+        assert!(met >= MUST_MEET, "{summary}");
+    }
 }

@@ -80,6 +80,10 @@ pub async fn well_log_latencies(
     mut done: impl FnMut(usize) -> bool,
 ) -> Vec<(Instant, Duration)> {
     let body = std::fs::read(example_dir().join("fixtures/predict.request.json")).expect("read");
+    let expected: Value = serde_json::from_slice(
+        &std::fs::read(example_dir().join("fixtures/predict.expected.json")).expect("read"),
+    )
+    .expect("the fixture is JSON");
     let mut took = Vec::new();
     while !done(took.len()) {
         let start = Instant::now();
@@ -93,6 +97,11 @@ pub async fn well_log_latencies(
         let text = resp.text().await.expect("body");
         took.push((start, start.elapsed()));
         assert_eq!(status, 200, "the well-behaved model failed: {text}");
+        let got: Value = serde_json::from_str(&text).expect("the answer is JSON");
+        assert_eq!(
+            got["prediction"], expected["prediction"],
+            "the well-behaved model answered wrong: {text}"
+        );
     }
     took
 }
