@@ -340,6 +340,7 @@ fn service(model_id: &str, external_id: &str) -> ServiceRecord {
         limits: LimitsRecord::from(&mlops_manifest::Limits::default()),
         secrets: Vec::new(),
         prediction_files: Default::default(),
+        example: None,
         deployed: mlops_registry::now(),
         deployed_by: "t".into(),
     }

@@ -32,6 +32,9 @@ pub struct DeployPlan {
     pub limits: Limits,
     pub secrets: Vec<SecretName>,
     pub prediction_files: PredictionFiles,
+    /// blake3 of an example request in the store (see
+    /// [`ServiceRecord::example`]).
+    pub example: Option<String>,
     /// Pinned versions of this model, service and env to keep (≥ 1).
     pub models_to_keep: u32,
     /// Who deploys (`user@host`, or what acted for them).
@@ -62,6 +65,7 @@ impl DeployPlan {
             limits: model.limits.clone(),
             secrets: model.secrets.clone(),
             prediction_files: model.prediction_files.clone(),
+            example: None,
             models_to_keep: model.models_to_keep,
             deployed_by,
         }
@@ -107,6 +111,17 @@ pub async fn deploy(registry: &Registry, plan: DeployPlan) -> Result<Deployed, E
                 plan.component
             ))
         })?;
+    if let Some(example) = &plan.example {
+        let stored = registry
+            .blob_size(example)
+            .await
+            .map_err(|e| Error::store("looking for the example request", e))?;
+        if stored.is_none() {
+            return Err(Error::Invalid(format!(
+                "example request {example} is not in the store: upload it first"
+            )));
+        }
+    }
     let record = record(plan.clone(), model_id, component_size);
     // The pinned version first, then the alias in one atomic write:
     // callers of the alias never find it missing.
@@ -140,6 +155,7 @@ fn record(plan: DeployPlan, model_id: ModelId, component_size: u64) -> ServiceRe
         limits: LimitsRecord::from(&plan.limits),
         secrets: plan.secrets,
         prediction_files: plan.prediction_files,
+        example: plan.example,
         deployed: mlops_registry::now(),
         deployed_by: plan.deployed_by,
     }

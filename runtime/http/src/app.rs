@@ -17,12 +17,14 @@ use mlops_registry::{ArtifactManifest, Promotion, RegistryError, VersionFilter};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::Auth;
+use crate::auth::{Access, Auth, refuse_cross_site};
 use crate::body::read_limited;
 use crate::error::{Failure, Style};
 use crate::metrics::Metrics;
 use crate::oip;
+use crate::recent::Recent;
 use crate::routes::{Miss, ModelRef, Route, route};
+use crate::ui;
 
 /// Admin request bodies (deploy, redeploy) are small.
 const MAX_ADMIN_BODY: u64 = 1 << 20;
@@ -39,6 +41,9 @@ pub struct AppOptions {
     /// How long a client may take to send a request's head, then its body.
     pub header_timeout: Duration,
     pub body_timeout: Duration,
+    /// Serve the dashboard (`/ui`) with the API, behind its security
+    /// headers; admin routes then need a configured admin token.
+    pub dashboard: bool,
 }
 
 impl Default for AppOptions {
@@ -48,6 +53,7 @@ impl Default for AppOptions {
             auth: Auth::default(),
             header_timeout: HEADER_READ_TIMEOUT,
             body_timeout: BODY_READ_TIMEOUT,
+            dashboard: false,
         }
     }
 }
@@ -60,13 +66,25 @@ struct Inner {
     host: Host,
     options: AppOptions,
     metrics: Metrics,
+    recent: Recent,
 }
 
 type Resp = Response<Full<Bytes>>;
 
 impl App {
     pub fn new(host: Host, options: AppOptions) -> App {
-        App(Arc::new(Inner { host, options, metrics: Metrics::new() }))
+        App(Arc::new(Inner { host, options, metrics: Metrics::new(), recent: Recent::default() }))
+    }
+
+    /// The same host, metrics and history, serving the dashboard too (for
+    /// a listener of its own: `serve --ui`).
+    pub fn dashboard(&self) -> App {
+        App(Arc::new(Inner {
+            host: self.0.host.clone(),
+            options: AppOptions { dashboard: true, ..self.0.options.clone() },
+            metrics: self.0.metrics.clone(),
+            recent: self.0.recent.clone(),
+        }))
     }
 
     pub fn host(&self) -> &Host {
@@ -83,6 +101,23 @@ impl App {
         B: Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        if !self.0.options.dashboard {
+            return self.api(req).await;
+        }
+        let mut resp = match ui::asset(req.method(), req.uri().path()) {
+            Some(asset) => asset,
+            None => self.api(req).await,
+        };
+        ui::secure(resp.headers_mut());
+        resp
+    }
+
+    /// The API's routes.
+    async fn api<B>(&self, req: Request<B>) -> Resp
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let (parts, body) = req.into_parts();
         let path = parts.uri.path();
         let (route, access) = match route(&parts.method, path) {
@@ -92,11 +127,28 @@ impl App {
                 return Failure::MethodNotAllowed { method, path: path.to_string() }
                     .respond(Style::Envelope, None);
             }
+            Err(Miss::NotFound) if ui::is_ui_path(path) => {
+                return Failure::NotHere(format!(
+                    "the dashboard is not on this port: start serve with --ui <ADDR> (e.g. --ui 127.0.0.1:8081) and open http://<ADDR>{}",
+                    ui::HOME
+                ))
+                .respond(Style::Envelope, None);
+            }
             Err(Miss::NotFound) => {
                 return Failure::NoRoute { path: path.to_string() }.respond(Style::Envelope, None);
             }
         };
         let style = if route.is_oip() { Style::Oip } else { Style::Envelope };
+        if let Err(refused) = refuse_cross_site(&parts.method, &parts.headers) {
+            return refused.respond(style, None);
+        }
+        if self.0.options.dashboard && access == Access::Admin && !self.0.options.auth.has_admin() {
+            return Failure::Forbidden(
+                "admin actions from the dashboard's port need an admin token: start serve with MLOPS_ADMIN_TOKEN set"
+                    .into(),
+            )
+            .respond(style, None);
+        }
         if let Err(refused) = self.0.options.auth.check(&parts.headers, access) {
             return refused.respond(style, None);
         }
@@ -112,6 +164,8 @@ impl App {
             Route::Deploy => self.deploy(body).await,
             Route::DeleteService(id) => self.delete(id).await,
             Route::Redeploy(id) => self.redeploy(id, body).await,
+            Route::Example(id) => self.example(id).await,
+            Route::Stats => self.stats(parts.uri.query().unwrap_or_default()),
             Route::Live => Ok(json_response(StatusCode::OK, &json!({ "live": true }))),
             Route::Ready => {
                 let ready = self.0.host.readiness() == Readiness::Ready;
@@ -173,12 +227,17 @@ impl App {
                 (Some(entry), resp)
             }
         };
-        self.0.metrics.call(
-            entry.as_deref().map(Entry::name),
-            resp.status().as_u16(),
-            started.elapsed(),
-        );
+        self.record(entry.as_deref(), resp.status().as_u16(), started.elapsed());
         resp
+    }
+
+    /// A call ended: into the metrics and the recent history.
+    fn record(&self, entry: Option<&Entry>, status: u16, took: Duration) {
+        let name = entry.map(Entry::name);
+        self.0.metrics.call(name, status, took);
+        if let Some(name) = name {
+            self.0.recent.call(name, status, took);
+        }
     }
 
     /// The entry of an id from a path.
@@ -276,6 +335,48 @@ impl App {
             .map(|(id, e)| describe(id, e))
             .collect();
         Ok(json_response(StatusCode::OK, &json!({ "services": list })))
+    }
+
+    /// `GET /services/<id>/example`: the request its deploy stored from the
+    /// model's fixtures (the first whose expected answer is ok).
+    async fn example(&self, id: &str) -> Result<Resp, Failure> {
+        let (id, entry) = self.entry(id)?;
+        let Some(digest) = &entry.record().example else {
+            return Err(Failure::NotHere(format!(
+                "{id} has no example request: deploy it with fixtures (`fixtures:` in the settings) to store one"
+            )));
+        };
+        let bytes = self.0.host.registry().get_blob(digest).await.map_err(Failure::Registry)?;
+        Ok(bytes_response(StatusCode::OK, bytes))
+    }
+
+    /// `GET /stats?service=<id>`: calls, errors and latency of every
+    /// service (or one) over the last minutes, in buckets.
+    fn stats(&self, query: &str) -> Result<Resp, Failure> {
+        let mut only: Option<ExternalId> = None;
+        for (key, value) in query_pairs(query) {
+            match key {
+                "service" => {
+                    only = Some(value.parse().map_err(|e: IdError| Failure::BadId(e.to_string()))?)
+                }
+                other => {
+                    return Err(Error::BadRequest(format!(
+                        "unknown filter `{other}`; use service=<external-id>"
+                    ))
+                    .into());
+                }
+            }
+        }
+        let snapshot = self.0.host.snapshot();
+        if let Some(id) = only.as_ref().filter(|id| !snapshot.contains_key(*id)) {
+            return Err(Error::UnknownService(id.to_string()).into());
+        }
+        let names: Vec<Arc<str>> = snapshot
+            .iter()
+            .filter(|(id, _)| only.as_ref().is_none_or(|o| o == *id))
+            .map(|(_, e)| Arc::clone(e.name()))
+            .collect();
+        Ok(json_response(StatusCode::OK, &self.0.recent.json(&names)))
     }
 
     /// `POST /services`: publishes a service from parts already in the
@@ -507,11 +608,7 @@ impl App {
             }
         };
         let resp = answer.unwrap_or_else(|failure| failure.respond(Style::Oip, None));
-        self.0.metrics.call(
-            entry.as_deref().map(Entry::name),
-            resp.status().as_u16(),
-            started.elapsed(),
-        );
+        self.record(entry.as_deref(), resp.status().as_u16(), started.elapsed());
         resp
     }
 
@@ -582,6 +679,9 @@ struct DeployRequest {
     /// `{"to": "store"}` (default) or `{"to": "cdf", "data_set": …}`.
     #[serde(default)]
     prediction_files: mlops_manifest::PredictionFiles,
+    /// blake3 of an example request, already in the store.
+    #[serde(default)]
+    example: Option<String>,
     #[serde(default = "models_to_keep")]
     models_to_keep: u32,
 }
@@ -605,6 +705,7 @@ impl DeployRequest {
             limits,
             secrets: self.secrets,
             prediction_files: self.prediction_files,
+            example: self.example,
             models_to_keep: self.models_to_keep,
             deployed_by: "admin API".into(),
         })
@@ -674,6 +775,7 @@ fn describe(id: &ExternalId, entry: &Entry) -> Value {
         Ok(_) => ("ready", None),
         Err(why) => ("failed", Some(why)),
     };
+    let service = entry.service().ok();
     json!({
         "external_id": id.to_string(),
         "alias_of": record.alias_of.as_ref().map(ToString::to_string),
@@ -689,7 +791,42 @@ fn describe(id: &ExternalId, entry: &Entry) -> Value {
         "status": status,
         "error": error,
         "update_error": entry.update_error(),
+        "limits": record.limits,
+        "inputs": service.map(|s| schema_json(&s.inputs)),
+        "outputs": service.and_then(|s| s.deployment.signature()).map(|s| schema_json(&s.outputs)),
+        "example": record.example.is_some(),
     })
+}
+
+/// A schema as `describe` shows it: `{"kind": "frame", "fields": […]}`,
+/// `{"kind": "json"}` or `{"kind": "any"}`.
+fn schema_json(schema: &mlops_engine::Schema) -> Value {
+    use mlops_engine::{DataType, Schema};
+    match schema {
+        Schema::Frame(fields) => {
+            let fields: Vec<Value> = fields
+                .iter()
+                .map(|f| {
+                    let type_ = match f.type_ {
+                        DataType::F64 => "f64",
+                        DataType::S64 => "s64",
+                        DataType::String => "string",
+                        DataType::Bool => "bool",
+                    };
+                    json!({
+                        "name": f.name,
+                        "type": type_,
+                        "required": f.required,
+                        "nullable": f.nullable,
+                        "description": f.description,
+                    })
+                })
+                .collect();
+            json!({ "kind": "frame", "fields": fields })
+        }
+        Schema::Json => json!({ "kind": "json" }),
+        Schema::Any => json!({ "kind": "any" }),
+    }
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Resp {

@@ -3,8 +3,8 @@
 //! time (as blake3 digests, whose equality is constant-time) and never
 //! logged.
 
-use hyper::HeaderMap;
-use hyper::header::AUTHORIZATION;
+use hyper::header::{AUTHORIZATION, HOST, ORIGIN};
+use hyper::{HeaderMap, Method};
 
 use crate::error::Failure;
 
@@ -41,6 +41,11 @@ impl Auth {
         let digest =
             |t: Option<&str>| t.filter(|t| !t.is_empty()).map(|t| blake3::hash(t.as_bytes()));
         Auth { admin: digest(admin), caller: digest(caller) }
+    }
+
+    /// Whether an admin token is configured.
+    pub fn has_admin(&self) -> bool {
+        self.admin.is_some()
     }
 
     /// Whether `headers` may use a route needing `access`; otherwise why
@@ -83,6 +88,39 @@ impl Auth {
     }
 }
 
+/// Refuses a request that would change something (any method but GET and
+/// HEAD) sent by a browser from another site: a page elsewhere must not be
+/// able to make a visitor's browser deploy, promote or call on a host it
+/// can reach (a host with no tokens, or on loopback). Browsers say where a
+/// request comes from in `Sec-Fetch-Site`; older ones only in `Origin`,
+/// which must then name the host the request is sent to. Clients that are
+/// not browsers (curl, the SDKs) send neither and are not affected.
+pub(crate) fn refuse_cross_site(method: &Method, headers: &HeaderMap) -> Result<(), Failure> {
+    if matches!(*method, Method::GET | Method::HEAD) {
+        return Ok(());
+    }
+    let refused = |why: String| {
+        Err(Failure::Forbidden(format!(
+            "{why}: a page from another site cannot change anything on this host"
+        )))
+    };
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return match site.to_str() {
+            Ok("same-origin" | "none") => Ok(()),
+            Ok(other) => refused(format!("the browser says this request is {other}")),
+            Err(_) => refused("Sec-Fetch-Site is not text".into()),
+        };
+    }
+    let Some(origin) = headers.get(ORIGIN) else { return Ok(()) };
+    let origin = origin.to_str().unwrap_or("null");
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/'));
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+    match (origin_host, host) {
+        (Some(o), Some(h)) if o.eq_ignore_ascii_case(h) => Ok(()),
+        _ => refused(format!("the request comes from {origin}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use hyper::header::HeaderValue;
@@ -119,6 +157,30 @@ mod tests {
         assert_eq!(status(&auth, None, Access::Admin), 401);
         assert_eq!(status(&auth, Some("adm"), Access::Admin), 200);
         assert_eq!(status(&auth, None, Access::Open), 200);
+    }
+
+    fn site(pairs: &[(&'static str, &str)]) -> u16 {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).expect("header"));
+        }
+        let post = refuse_cross_site(&Method::POST, &h).err().map_or(200, |f| f.status().as_u16());
+        assert_eq!(refuse_cross_site(&Method::GET, &h).ok(), Some(()), "reads are never refused");
+        post
+    }
+
+    #[test]
+    fn cross_site_changes_are_refused() {
+        assert_eq!(site(&[]), 200, "curl and the SDKs send no Origin");
+        assert_eq!(site(&[("sec-fetch-site", "same-origin")]), 200);
+        assert_eq!(site(&[("sec-fetch-site", "none")]), 200);
+        assert_eq!(site(&[("sec-fetch-site", "cross-site")]), 403);
+        assert_eq!(site(&[("sec-fetch-site", "same-site")]), 403, "another port is another site");
+        let here = [("host", "127.0.0.1:8081"), ("origin", "http://127.0.0.1:8081")];
+        assert_eq!(site(&here), 200);
+        assert_eq!(site(&[("host", "127.0.0.1:8081"), ("origin", "http://evil.example")]), 403);
+        assert_eq!(site(&[("host", "127.0.0.1:8081"), ("origin", "null")]), 403);
+        assert_eq!(site(&[("origin", "http://127.0.0.1:8081")]), 403, "no Host to compare");
     }
 
     #[test]

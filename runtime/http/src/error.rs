@@ -19,6 +19,8 @@ pub(crate) enum Failure {
     NoRoute {
         path: String,
     },
+    /// Not found, for the reason given.
+    NotHere(String),
     MethodNotAllowed {
         method: String,
         path: String,
@@ -60,7 +62,9 @@ impl Failure {
     pub(crate) fn status(&self) -> StatusCode {
         match self {
             Failure::Core(e) => core_status(e),
-            Failure::NoRoute { .. } | Failure::BadId(_) => StatusCode::NOT_FOUND,
+            Failure::NoRoute { .. } | Failure::NotHere(_) | Failure::BadId(_) => {
+                StatusCode::NOT_FOUND
+            }
             Failure::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Failure::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Failure::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -81,6 +85,7 @@ impl Failure {
                 format!("{method} is not allowed on {path}")
             }
             Failure::BadId(why)
+            | Failure::NotHere(why)
             | Failure::Unauthorized(why)
             | Failure::Forbidden(why)
             | Failure::BodyRead(why) => why.clone(),

@@ -10,7 +10,9 @@
 //!   answers `{"status":"ok","training":{…}}`;
 //! - listing, metadata, deploy, delete and redeploy (rollback) of services;
 //! - the Open Inference Protocol v2 (`/v2/…`) for KServe and Triton clients;
-//! - `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus).
+//! - `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus), `GET /stats`
+//!   (the last minutes of every service, in buckets);
+//! - the dashboard (`/ui`), on a listener of its own ([`App::dashboard`]).
 //!
 //! [`App`] handles requests without a socket (tests call it directly);
 //! [`serve`] puts it behind hyper. Every failure becomes a status and a
@@ -22,8 +24,10 @@ mod body;
 mod error;
 mod metrics;
 mod oip;
+mod recent;
 mod routes;
 mod serve;
+mod ui;
 
 pub use app::{App, AppOptions, BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT};
 pub use auth::{Access, Auth};

@@ -27,6 +27,8 @@ enum Kind {
     DeleteService,
     Call,
     Redeploy,
+    Example,
+    Stats,
     Live,
     Ready,
     ModelMetadata,
@@ -53,6 +55,8 @@ pub const ROUTES: &[Endpoint] = &[
     at("DELETE", "/services/{external_id}", Access::Admin, Kind::DeleteService),
     at("POST", "/services/{external_id}/call", Access::Caller, Kind::Call),
     at("POST", "/services/{external_id}/redeploy", Access::Admin, Kind::Redeploy),
+    at("GET", "/services/{external_id}/example", Access::Caller, Kind::Example),
+    at("GET", "/stats", Access::Caller, Kind::Stats),
     at("GET", "/v2/health/live", Access::Open, Kind::Live),
     at("GET", "/v2/health/ready", Access::Open, Kind::Ready),
     at("GET", "/v2/models/{name}", Access::Caller, Kind::ModelMetadata),
@@ -79,6 +83,10 @@ pub enum Route<'a> {
     DeleteService(&'a str),
     Call(&'a str),
     Redeploy(&'a str),
+    /// The request a service's deploy stored from its fixtures.
+    Example(&'a str),
+    /// Every service's recent calls and latency.
+    Stats,
     Live,
     Ready,
     ModelMetadata {
@@ -165,6 +173,8 @@ impl Endpoint {
             Kind::DeleteService => Route::DeleteService(id),
             Kind::Call => Route::Call(id),
             Kind::Redeploy => Route::Redeploy(id),
+            Kind::Example => Route::Example(id),
+            Kind::Stats => Route::Stats,
             Kind::Live => Route::Live,
             Kind::Ready => Route::Ready,
             Kind::ModelMetadata => Route::ModelMetadata { name: id, version: second },

@@ -244,6 +244,12 @@ pub struct ServiceRecord {
     /// Where `to_file` predictions go (the store when absent).
     #[serde(default, skip_serializing_if = "PredictionFiles::is_store")]
     pub prediction_files: PredictionFiles,
+    /// blake3 of an example request (a blob): the first of the model's
+    /// fixtures whose expected answer is ok, stored by the deploy that
+    /// tested it, for the dashboard's form. Absent without fixtures (and in
+    /// records older than it, which read as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
     /// RFC 3339, UTC.
     pub deployed: String,
     pub deployed_by: String,
@@ -266,6 +272,9 @@ impl ServiceRecord {
         }
         if !is_digest(&self.component) {
             return Err(corrupt(format!("component `{}` is not a blake3 digest", self.component)));
+        }
+        if let Some(example) = self.example.as_deref().filter(|e| !is_digest(e)) {
+            return Err(corrupt(format!("example `{example}` is not a blake3 digest")));
         }
         Ok(())
     }

@@ -159,6 +159,7 @@ fn service_record(version: u64) -> ServiceRecord {
         limits: LimitsRecord::from(&mlops_manifest::Limits::default()),
         secrets: Vec::new(),
         prediction_files: Default::default(),
+        example: None,
         deployed: now(),
         deployed_by: "t".into(),
     }

@@ -155,6 +155,7 @@ async fn deploy(
         secrets: Vec::new(),
         prediction_files: cdf
             .map_or(PredictionFiles::Store, |d| PredictionFiles::Cdf { data_set: d.to_string() }),
+        example: None,
         models_to_keep: 3,
         deployed_by: "tests".into(),
     };

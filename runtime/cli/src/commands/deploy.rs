@@ -89,7 +89,9 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("cannot fetch {}", manifest.model_id()))?,
         };
-        local::run_fixtures(&engine, model, &component, test_folder.as_deref(), service).await?;
+        let example =
+            local::run_fixtures(&engine, model, &component, test_folder.as_deref(), service)
+                .await?;
         if testing_only {
             eprintln!("{}: tested only (--testing-only); nothing deployed", model.model_name);
             continue;
@@ -122,8 +124,19 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         };
         let digest =
             registry.put_blob(bytes.clone()).await.context("cannot store the component")?;
-        let plan =
-            DeployPlan::from_settings(model, env, service, manifest.version, digest, whoami());
+        let example = match example {
+            Some(request) => Some(
+                registry
+                    .put_blob(request.into())
+                    .await
+                    .context("cannot store the example request")?,
+            ),
+            None => None,
+        };
+        let plan = DeployPlan {
+            example,
+            ..DeployPlan::from_settings(model, env, service, manifest.version, digest, whoami())
+        };
         let deployed = mlops_core::deploy(&registry, plan)
             .await
             .with_context(|| format!("{}: cannot record the service", model.model_name))?;

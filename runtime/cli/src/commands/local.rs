@@ -149,7 +149,7 @@ pub async fn run_fixtures(
     component: &LoadedComponent,
     artifact_folder: Option<&Path>,
     kind: ServiceKind,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<Vec<u8>>> {
     let dir = match (kind, &model.fixtures) {
         // Training fixtures only (`<fixtures>/training/`): predictions are
         // checked as without fixtures.
@@ -166,7 +166,7 @@ pub async fn run_fixtures(
     let Some(dir) = &dir else {
         if kind == ServiceKind::Training && model.fixtures.is_some() {
             // Fixtures, but none for training: nothing to say.
-            return Ok(());
+            return Ok(None);
         }
         if model.fixtures.is_some() {
             eprintln!("{}: no prediction fixtures (training ones only)", model.model_name);
@@ -185,7 +185,7 @@ pub async fn run_fixtures(
                 .with_context(|| format!("{}: the model does not start", model.model_name))?;
             eprintln!("{}: initialization ok", model.model_name);
         }
-        return Ok(());
+        return Ok(None);
     };
     let fixtures = fixtures::read_fixtures(dir).map_err(anyhow::Error::msg)?;
     if fixtures.is_empty() {
@@ -211,7 +211,7 @@ pub async fn run_fixtures(
             kind.as_str(),
             dir.display()
         );
-        return Ok(());
+        return Ok(None);
     }
     // Fixtures run before an artifact version exists: show it as version 1
     // of dev, the seed's local convention.
@@ -220,7 +220,13 @@ pub async fn run_fixtures(
     let service = Service::new(deployment, &local_id);
     eprintln!("{}: running {} {kind} fixture(s) in the sandbox", model.model_name, fixtures.len());
     let results = fixtures::run_fixtures(&service, &fixtures, kind).await;
-    report(model, &results)
+    report(model, &results)?;
+    // The example a deploy stores for the dashboard's form: the first
+    // prediction fixture whose expected answer is ok.
+    Ok(fixtures
+        .into_iter()
+        .find(|f| kind == ServiceKind::Prediction && f.expected["status"] == "ok")
+        .map(|f| f.request))
 }
 
 /// The sandbox a local test runs the model in: the same limits and

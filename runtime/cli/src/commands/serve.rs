@@ -43,6 +43,12 @@ pub struct ListenArgs {
     /// Token for calls and listings (the admin token works too).
     #[arg(long, env = "MLOPS_CALLER_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub caller_token: Option<String>,
+    /// Serve the dashboard at http://ADDR/ui/ (a port of its own; the API
+    /// answers there too, behind the dashboard's security headers). Its
+    /// admin actions need MLOPS_ADMIN_TOKEN. Loopback unless exposed on
+    /// purpose.
+    #[arg(long, env = "MLOPS_UI", value_name = "ADDR")]
+    pub ui: Option<SocketAddr>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -69,6 +75,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         auth: Auth::new(args.admin_token.as_deref(), args.caller_token.as_deref()),
         header_timeout: seconds(args.header_timeout, "--header-timeout")?,
         body_timeout: seconds(args.body_timeout, "--body-timeout")?,
+        dashboard: false,
     };
     let host =
         Host::new(global.loader(registry.clone(), engine)?, global.cache_dir().join("scratch"));
@@ -87,12 +94,33 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         "mlops-host: listening on http://{addr}; loading the services in {}",
         registry.location()
     );
-    let served = tokio::spawn(mlops_http::serve(
-        app,
-        listener,
-        mlops_http::shutdown_signal(),
-        Duration::from_secs(args.shutdown_grace),
-    ));
+    let dashboard = match args.ui {
+        Some(ui) => {
+            let ui_listener = tokio::net::TcpListener::bind(ui).await.with_context(|| {
+                format!("cannot listen on {ui} for the dashboard (pick another with --ui)")
+            })?;
+            let ui = ui_listener.local_addr().unwrap_or(ui);
+            eprintln!("mlops-host: dashboard on http://{ui}/ui/");
+            Some((app.dashboard(), ui_listener))
+        }
+        None => None,
+    };
+    // One signal stops both listeners.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        mlops_http::shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let on_stop = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+    let grace = Duration::from_secs(args.shutdown_grace);
+    let ui_served = dashboard
+        .map(|(app, listener)| tokio::spawn(mlops_http::serve(app, listener, on_stop(), grace)));
+    let served = tokio::spawn(mlops_http::serve(app, listener, on_stop(), grace));
     match host.sync().await {
         Ok(report) => {
             tracing::info!(
@@ -123,6 +151,9 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     }
     let watcher = host.spawn_watch(watch);
     let served = served.await;
+    if let Some(ui) = ui_served {
+        ui.await.context("the dashboard's task failed")?.context("the dashboard failed")?;
+    }
     watcher.abort();
     served.context("the server task failed")?.context("the server failed")?;
     Ok(ExitCode::SUCCESS)

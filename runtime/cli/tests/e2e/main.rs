@@ -15,6 +15,7 @@ mod onnx_zoo;
 mod scale;
 mod serve;
 mod services;
+mod ui;
 mod workflow;
 
 use std::path::Path;

@@ -162,6 +162,7 @@ impl Bench {
             limits: Limits { max_instances: 64, max_request_bytes: 1 << 30, ..Limits::default() },
             secrets: Vec::new(),
             prediction_files: Default::default(),
+            example: None,
             models_to_keep: 1,
             deployed_by: "bench".into(),
         };
