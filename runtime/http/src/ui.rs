@@ -20,7 +20,7 @@ pub const HOME: &str = "/ui/";
 
 /// The policy every page is served under.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-    img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+    img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; \
     frame-ancestors 'none'";
 
 const FILES: &[(&str, &str, &[u8])] = &[

@@ -152,7 +152,9 @@ function confirmAction(text) {
   });
 }
 
-function actionButton(label, confirmText, act, cls) {
+// A button that asks for confirmation, then acts; then `after` (by
+// default: the page again).
+function actionButton(label, confirmText, act, cls, after) {
   const button = h("button", {
     type: "button", class: cls || "danger", disabled: !state.token,
     title: state.token ? null : "enter the admin token above to act",
@@ -164,7 +166,7 @@ function actionButton(label, confirmText, act, cls) {
     button.disabled = false;
     if (r.ok) {
       toast(label + ": done");
-      render();
+      (after || render)();
     } else {
       toast(label + " refused: " + why(r), true);
     }
@@ -244,9 +246,10 @@ async function servicesPage() {
   const query = new URLSearchParams();
   if (state.env) query.set("env", state.env);
   if (state.tags.trim()) query.set("tags", state.tags.trim());
-  const [list, stats] = await Promise.all([api("/services" + (query.toString() ? "?" + query : "")), api("/stats")]);
+  const listPath = "/services" + (query.toString() ? "?" + query : "");
+  const [list, stats] = await Promise.all([api(listPath), api("/stats")]);
   if (!list.ok) return show(failure(list, "the services"));
-  const services = list.json.services;
+  let services = list.json.services;
   const envSelect = h("select", { id: "filter-env", onchange: (e) => { state.env = e.target.value; render(); } },
     h("option", { value: "" }, "all"), ...ENVS.map((e) => h("option", { value: e, selected: state.env === e }, e)));
   const tagInput = h("input", { id: "filter-tags", type: "search", value: state.tags, placeholder: "e.g. sonic, ACS" });
@@ -255,13 +258,24 @@ async function servicesPage() {
     h("label", {}, "Tags (description or metadata)", tagInput),
     h("button", { type: "submit" }, "Filter"));
   const heading = h("h1", {}, "Services");
+  const tbody = h("tbody");
+  const fill = (stats) => {
+    tbody.replaceChildren(...services.map((svc) => serviceRow(svc, stats && stats.services[svc.external_id])));
+  };
+  // Every 5 s: the list (deploys and deletes by anyone) and the numbers.
+  every(5000, async () => {
+    const [fresh, st] = await Promise.all([api(listPath), api("/stats")]);
+    if (!fresh.ok) return;
+    if ((fresh.json.services.length === 0) !== (services.length === 0)) return render();
+    services = fresh.json.services;
+    fill(st.ok ? st.json : null);
+  });
   if (!services.length) {
     const filtered = state.env || state.tags.trim();
     return show(heading, filters, h("div", { class: "card empty", id: "empty" },
       filtered ? h("p", {}, "No service matches these filters.")
         : h("p", {}, "No services yet: run ", h("code", {}, "mlops-host deploy"), " and they appear here within a few seconds.")));
   }
-  const tbody = h("tbody");
   const table = h("div", { class: "table-wrap" }, h("table", { id: "services" },
     h("caption", { class: "muted", text: "Calls, errors and latency over the last 5 minutes (totals since the host started in brackets); refreshed every 5 s." }),
     h("thead", {}, h("tr", {},
@@ -269,15 +283,8 @@ async function servicesPage() {
       h("th", { scope: "col" }, "Limits"), h("th", { scope: "col", class: "num" }, "Calls"), h("th", { scope: "col", class: "num" }, "Errors"),
       h("th", { scope: "col", class: "num" }, "p50"), h("th", { scope: "col", class: "num" }, "p99"), h("th", { scope: "col" }, "Last 5 min"))),
     tbody));
-  const fill = (stats) => {
-    tbody.replaceChildren(...services.map((svc) => serviceRow(svc, stats && stats.services[svc.external_id])));
-  };
   fill(stats.ok ? stats.json : null);
   show(heading, filters, table);
-  every(5000, async () => {
-    const fresh = await api("/stats");
-    if (fresh.ok) fill(fresh.json);
-  });
 }
 
 function serviceRow(svc, st) {
@@ -303,6 +310,11 @@ function serviceRow(svc, st) {
 }
 
 // ---- one service ---------------------------------------------------------------
+
+// After a delete, the service's page is gone: back to the list.
+function toServices() {
+  location.hash = "#/services";
+}
 
 function kv(pairs) {
   return h("dl", { class: "kv" }, ...pairs.filter(([, v]) => v !== null && v !== undefined && v !== "")
@@ -399,7 +411,7 @@ async function servicePage(id) {
   if (!svc.alias_of) {
     // A pinned version: delete it.
     row.append(actionButton("Delete service", `Delete ${id}? Callers of this id get 404 from now on.`,
-      () => api("/services/" + encodeURIComponent(id), { method: "DELETE" })));
+      () => api("/services/" + encodeURIComponent(id), { method: "DELETE" }), "danger", toServices));
   } else {
     // The latest alias: point it at another pinned version (rollback).
     const all = await api("/services");
@@ -412,7 +424,7 @@ async function servicePage(id) {
       actionButton("Redeploy", `Point ${id} at the version chosen? Calls to ${id} move to it at once.`,
         () => api("/services/" + encodeURIComponent(id) + "/redeploy", { method: "POST", body: JSON.stringify({ version: Number(pick.value) }) }), "secondary"),
       actionButton("Delete service", `Delete the alias ${id}? Its pinned versions stay.`,
-        () => api("/services/" + encodeURIComponent(id), { method: "DELETE" })));
+        () => api("/services/" + encodeURIComponent(id), { method: "DELETE" }), "danger", toServices));
   }
   actions.append(row);
 
@@ -454,6 +466,14 @@ async function modelsPage(only) {
   show(back, heading, h("p", { class: "muted" }, "Artifact versions per environment, newest first: dev → test → prod. A promotion keeps the number and copies no bytes."), ...cards);
 }
 
+// Where a version came from: a promotion, a training run, or an upload.
+function provenance(v) {
+  if (v.promoted_from) return "promoted from " + v.promoted_from;
+  const m = v.metadata || {};
+  if (m.trained_by) return "trained by " + m.trained_by + (m.trained_from ? " from " + m.trained_from : "");
+  return "uploaded";
+}
+
 function versionCard(v, services) {
   const next = { dev: "test", test: "prod" }[v.env];
   const files = h("details", {}, h("summary", {}, `${v.files.length} file(s), ${fmtBytes(v.size)}`),
@@ -463,7 +483,7 @@ function versionCard(v, services) {
   return h("article", { class: "version", "data-model-id": v.model_id },
     h("header", {}, h("strong", {}, "version " + v.version), h("span", { class: "muted" }, fmtTime(v.created))),
     kv([
-      ["Provenance", v.promoted_from ? "promoted from " + v.promoted_from : "uploaded"],
+      ["Provenance", provenance(v)],
       ["By", v.created_by],
       ["Served by", services.length ? services.join(", ") : "no service"],
     ]),

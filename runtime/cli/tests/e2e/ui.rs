@@ -87,7 +87,7 @@ async fn the_dashboards_port_sends_strict_headers_and_refuses_what_it_must() {
     assert_eq!(status, 200);
     assert_eq!(
         headers["content-security-policy"],
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
          connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     );
     assert_eq!(headers["x-content-type-options"], "nosniff");
@@ -241,10 +241,57 @@ async fn the_dashboard_works_in_a_real_browser() {
     };
     let h = Host::new();
     deploy_two_models_in_two_envs(&h);
+    let s = example_settings(&h, "well_log", true);
+    let s = s.to_str().expect("utf-8");
+    h.ok(&["deploy", "-f", s, "--service", "training", "--artifact-version", "1"]);
+    // A service that fails to start (the example's component on an
+    // artifact without its model.json), deployed through the admin API.
+    let empty = h.dir.path().join("no-model");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    std::fs::write(empty.join("README.txt"), "no model.json here").expect("write");
+    h.ok(&["models", "upload", "broken", empty.to_str().expect("utf-8")]);
+    let record = h.json(&["services", "get", "well_log-prediction-dev-1"]);
     let host = h.serve(&[("MLOPS_ADMIN_TOKEN", ADMIN), ("MLOPS_UI", "127.0.0.1:0")]);
     let ui = ui_url(&host);
-    // Calls, so the pages have numbers to show: 20 good, 1 refused.
     let http = reqwest::Client::new();
+    let deploy =
+        json!({"model": "broken", "env": "dev", "version": 1, "component": record["component"]});
+    let resp = http
+        .post(format!("{}/services", host.url))
+        .bearer_auth(ADMIN)
+        .json(&deploy)
+        .send()
+        .await
+        .expect("deploy");
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap_or_default());
+    let failed = ["broken-prediction-dev", "broken-prediction-dev-1"];
+    for id in failed {
+        let mut status = String::new();
+        for _ in 0..100 {
+            let resp = http.get(format!("{}/services/{id}", host.url)).send().await.expect("get");
+            let svc: Value = resp.json().await.unwrap_or_default();
+            status = svc["status"].as_str().unwrap_or_default().to_string();
+            if status == "failed" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(status, "failed", "{id} should have failed to start");
+    }
+    // A training run: well_log/dev/2, trained by the training service.
+    let fit =
+        std::fs::read(example_dir().join("fixtures/training/fit.request.json")).expect("read");
+    let resp = http
+        .post(format!("{}/services/well_log-training-dev/call", host.url))
+        .body(fit)
+        .send()
+        .await
+        .expect("train");
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap_or_default());
+    // An empty host, for the empty states.
+    let nothing = Host::new();
+    let empty_host = nothing.serve(&[("MLOPS_UI", "127.0.0.1:0")]);
+    // Calls, so the pages have numbers to show: 20 good, 1 refused.
     let fixtures = example_dir().join("fixtures");
     let request = std::fs::read(fixtures.join("predict.request.json")).expect("read");
     let url = format!("{}/services/well_log-prediction-dev/call", host.url);
@@ -257,8 +304,12 @@ async fn the_dashboard_works_in_a_real_browser() {
     assert_eq!(resp.status(), 422);
 
     let dev = [
+        "broken-prediction-dev",
+        "broken-prediction-dev-1",
         "well_log-prediction-dev",
         "well_log-prediction-dev-1",
+        "well_log-training-dev",
+        "well_log-training-dev-1",
         "well_log_onnx-prediction-dev",
         "well_log_onnx-prediction-dev-1",
         "well_log_onnx-prediction-dev-2",
@@ -271,19 +322,24 @@ async fn the_dashboard_works_in_a_real_browser() {
     ];
     let expect = json!({
         "services": { "dev": dev, "test": test },
+        "failed": failed,
+        "failed_because": "initialization failed",
         "calls": { "well_log-prediction-dev": 21 },
         "call": "well_log-prediction-dev",
         "fixture_request": fixtures.join("predict.request.json"),
         "fixture_expected": fixtures.join("predict.expected.json"),
-        "models": ["well_log", "well_log_onnx"],
+        "models": ["broken", "well_log", "well_log_onnx"],
         "models_versions": {
             "well_log/dev/1": ["uploaded", "well_log-prediction-dev-1"],
+            "well_log/dev/2": ["trained by well_log-training-dev from well_log/dev/1", "no service"],
             "well_log/test/1": ["promoted from well_log/dev/1", "well_log-prediction-test-1"],
             "well_log_onnx/dev/2": ["uploaded", "well_log_onnx-prediction-dev-2"],
             "well_log_onnx/test/1": ["promoted from well_log_onnx/dev/1", "well_log_onnx-prediction-test-1"],
         },
         "promote": "well_log_onnx/dev/2",
         "promote_to": "test",
+        "rollback": { "alias": "well_log_onnx-prediction-dev", "to": "1" },
+        "delete": "well_log_onnx-prediction-dev-2",
     });
     let shots = repo_root().join("target/ui-screenshots");
     let _ = std::fs::remove_dir_all(&shots);
@@ -291,6 +347,7 @@ async fn the_dashboard_works_in_a_real_browser() {
         .arg(repo_root().join("runtime/cli/tests/ui/dashboard.py"))
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("UI_URL", &ui)
+        .env("EMPTY_UI_URL", ui_url(&empty_host))
         .env("ADMIN_TOKEN", ADMIN)
         .env("EXPECT", expect.to_string())
         .env("SCREENSHOTS", &shots)

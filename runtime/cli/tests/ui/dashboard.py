@@ -6,9 +6,10 @@ expects and passes, in the environment:
 
   UI_URL            http://127.0.0.1:<port> of the dashboard
   ADMIN_TOKEN       the host's admin token
-  EXPECT            JSON: {"services": {env: [external ids]}, "fixture_request": path,
-                    "fixture_expected": path, "promote": "<model>/<env>/<version>",
-                    "promote_to": env}
+  EMPTY_UI_URL      the dashboard of a host with an empty store
+  EXPECT            JSON: the services by env, the failed ones and why, calls made,
+                    the service to call and its fixture, the models and versions
+                    with what each must say, what to promote, roll back and delete
   SCREENSHOTS       the folder to write screenshots to
   CHROMIUM, CHROMEDRIVER  the browser and its driver
 
@@ -147,7 +148,10 @@ try:
     check(sorted(rows()) == all_services, f"rows {sorted(rows())}, expected {all_services}")
     for sid in all_services:
         text = row_text(sid)
-        check(text and "ready" in text, f"{sid} is not shown ready: {text}")
+        if sid in EXPECT["failed"]:
+            check(text and "failed" in text and EXPECT["failed_because"] in text, f"{sid} is not shown failed, and why: {text}")
+        else:
+            check(text and "ready" in text, f"{sid} is not shown ready: {text}")
     sparks = d.execute_script("return document.querySelectorAll('#services tbody tr svg.spark').length")
     check(sparks == len(all_services), f"{sparks} sparklines for {len(all_services)} services")
     for sid, calls in EXPECT["calls"].items():
@@ -280,6 +284,44 @@ try:
     check(status == 200 and body["promoted_from"] == promote, f"the API does not have {promoted}: {status} {body}")
     shot("models-promoted")
 
+    step("roll the alias back to another version (redeploy), confirmed")
+    alias = EXPECT["rollback"]["alias"]
+    d.get(UI + "/ui/#/services/" + alias)
+    wait("the version picker", lambda: d.find_elements(By.ID, "redeploy-version"))
+    d.find_element(By.ID, "redeploy-version").send_keys("version " + EXPECT["rollback"]["to"])
+    d.find_element(By.XPATH, "//button[normalize-space()='Redeploy']").click()
+    wait("the confirmation", lambda: d.find_element(By.ID, "confirm").is_displayed())
+    d.find_element(By.ID, "confirm-ok").click()
+    target_pin = f"{alias}-{EXPECT['rollback']['to']}"
+    alias_of = "//dt[normalize-space()='Alias of']/following-sibling::dd[1]"
+    wait(
+        f"the page to show {alias} → {target_pin}",
+        lambda: d.find_elements(By.XPATH, alias_of) and d.find_element(By.XPATH, alias_of).text == target_pin,
+    )
+    status, body = api("/services/" + alias, token=TOKEN)
+    check(body.get("alias_of") == target_pin, f"the API says {alias} runs {body.get('alias_of')}")
+    shot("service-rolled-back")
+
+    step("delete a service, confirmed; the list loses it")
+    gone = EXPECT["delete"]
+    d.get(UI + "/ui/#/services/" + gone)
+    wait("the delete button", lambda: d.find_elements(By.XPATH, "//button[normalize-space()='Delete service']"))
+    d.find_element(By.XPATH, "//button[normalize-space()='Delete service']").click()
+    wait("the confirmation", lambda: d.find_element(By.ID, "confirm").is_displayed())
+    check(gone in d.find_element(By.ID, "confirm-text").text, "the confirmation does not name the service")
+    d.find_element(By.ID, "confirm-ok").click()
+    wait("the services list without it", lambda: rows() and gone not in rows())
+    status, _ = api("/services/" + gone, token=TOKEN)
+    check(status == 404, f"{gone} still answers {status}")
+    all_services.remove(gone)
+
+    step("the list follows the store: a delete by someone else leaves it within a refresh")
+    other = EXPECT["failed"][0]
+    status, body = api("/services/" + other, "DELETE", TOKEN)
+    check(status == 200, f"deleting {other} answered {status}: {body}")
+    wait(f"{other} to leave the list without a reload", lambda: rows() and other not in rows(), 12)
+    all_services.remove(other)
+
     step("readable at phone width")
     d.set_window_size(390, 844)
     d.get(UI + "/ui/#/services")
@@ -298,6 +340,17 @@ try:
     wait("the request form", lambda: d.find_elements(By.ID, "request"))
     no_horizontal_scroll("service")
     shot("service-phone")
+
+    step("an empty host says what to do")
+    d.set_window_size(1280, 900)
+    empty = os.environ["EMPTY_UI_URL"].rstrip("/")
+    d.get(empty + "/ui/")
+    wait("the empty state", lambda: d.find_elements(By.ID, "empty"))
+    check("mlops-host deploy" in d.find_element(By.ID, "empty").text, "the empty services page does not say to deploy")
+    shot("services-empty")
+    d.get(empty + "/ui/#/models")
+    wait("the empty state", lambda: d.find_elements(By.ID, "empty") and "model versions" in d.find_element(By.ID, "empty").text)
+    check("mlops-host deploy" in d.find_element(By.ID, "empty").text, "the empty models page does not say to deploy")
 
     step("no console errors but the refusals the test asked for")
     drain_console()
