@@ -1,8 +1,9 @@
-//! The container file and the Kubernetes manifests cannot run here (no
-//! container engine, no cluster). This keeps them honest: they parse, they
-//! agree with each other, every command, flag and environment variable in
-//! them is one mlops-host takes, and the probes answer on a real `serve`
-//! started as the manifests configure it.
+//! The container file and the Kubernetes manifests (no cluster here; their
+//! schemas are checked by runtime/deploy/kubernetes/validate in .ci/run).
+//! This keeps them honest: they parse, they agree with each other, every
+//! command, flag and environment variable in them is one mlops-host takes,
+//! and the probes answer on a real `serve` started as the manifests
+//! configure it.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -49,6 +50,11 @@ fn is_known_env(name: &str, help: &str) -> bool {
             .strip_prefix(mlops_cdf::ENV_PREFIX)
             .is_some_and(|k| mlops_cdf::ENV_KEYS.contains(&k))
         || name.strip_prefix("MLOPS_SECRET_").is_some_and(|k| !k.is_empty())
+}
+
+/// The CPU request of the pod's first container.
+fn c_requests_cpu(pod: &Value) -> Option<&str> {
+    pod["spec"]["containers"][0]["resources"]["requests"]["cpu"].as_str()
 }
 
 fn help(args: &[&str]) -> String {
@@ -131,6 +137,31 @@ async fn the_kubernetes_manifests_agree_with_each_other_and_their_probes_answer(
     }
     // The README: "a Deployment of three pods".
     assert_eq!(deployment["spec"]["replicas"].as_u64(), Some(3), "three pods");
+
+    // The autoscaler scales this Deployment on CPU, from its three pods up;
+    // the disruption budget covers the same pods and leaves most serving.
+    let hpa = find(&docs, "HorizontalPodAutoscaler");
+    let target = &hpa["spec"]["scaleTargetRef"];
+    assert_eq!(
+        (&target["kind"], &target["name"]),
+        (&deployment["kind"], &deployment["metadata"]["name"])
+    );
+    let min = hpa["spec"]["minReplicas"].as_u64().expect("minReplicas");
+    assert_eq!(
+        Some(min),
+        deployment["spec"]["replicas"].as_u64(),
+        "the autoscaler keeps the three pods"
+    );
+    assert!(hpa["spec"]["maxReplicas"].as_u64().expect("maxReplicas") > min);
+    let metric = &hpa["spec"]["metrics"][0]["resource"];
+    assert_eq!(metric["name"], "cpu", "{hpa}");
+    assert!(c_requests_cpu(pod).is_some(), "a CPU target needs a CPU request");
+    let pdb = find(&docs, "PodDisruptionBudget");
+    for (k, v) in pdb["spec"]["selector"]["matchLabels"].as_object().expect("selector") {
+        assert_eq!(&labels[k], v, "the budget selects the pods by {k}");
+    }
+    let unavailable = pdb["spec"]["maxUnavailable"].as_u64().expect("maxUnavailable");
+    assert!(unavailable < min, "a drain may not take {unavailable} of {min} pods");
 
     let containers = pod["spec"]["containers"].as_array().expect("containers");
     assert_eq!(containers.len(), 1);
