@@ -5,9 +5,10 @@
 //!
 //! Latencies go into log-spaced bins (four per doubling, so a percentile
 //! is within 19 % of the truth) rather than being kept one by one: a
-//! service's history is a fixed 16 KiB however busy it is. Only services
-//! the host serves are recorded (calls to unknown ids are not), and a
-//! service that is gone is dropped the next time the stats are read.
+//! service's history is a fixed 17 KB (60 buckets of 272 bytes) however
+//! busy it is. Only services the host serves are recorded (calls to
+//! unknown ids are not), and a service that is gone is dropped the next
+//! time the stats are read.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
