@@ -6,7 +6,9 @@
 "use strict";
 
 const ENVS = ["dev", "test", "prod"];
-const state = { token: null, timers: [], services: [], env: "", tags: "" };
+// `page` counts renders: a page whose fetches finish after the reader has
+// moved on must not draw over the page now shown.
+const state = { token: null, timers: [], env: "", tags: "", page: 0 };
 
 // ---- DOM helpers -------------------------------------------------------
 
@@ -34,7 +36,9 @@ function s(tag, attrs) {
 
 function main() { return document.getElementById("main"); }
 
-function show(...nodes) {
+// Draws page `gen`'s nodes, unless another page has been rendered since.
+function show(gen, ...nodes) {
+  if (gen !== state.page) return;
   main().replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
 }
 
@@ -227,6 +231,7 @@ function every(ms, fn) {
 
 function render() {
   stopTimers();
+  const gen = ++state.page;
   const hash = decodeURIComponent(location.hash.replace(/^#\/?/, ""));
   const [page, ...rest] = hash.split("/");
   for (const nav of ["services", "models"]) {
@@ -234,21 +239,21 @@ function render() {
     if ((page || "services") === nav) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
-  if (page === "models") return modelsPage(rest[0] || "");
-  if (page === "services" && rest[0]) return servicePage(rest[0]);
-  return servicesPage();
+  if (page === "models") return modelsPage(gen, rest[0] || "");
+  if (page === "services" && rest[0]) return servicePage(gen, rest[0]);
+  return servicesPage(gen);
 }
 
 // ---- services ----------------------------------------------------------------
 
-async function servicesPage() {
+async function servicesPage(gen) {
   document.title = "Services · mlops-host";
   const query = new URLSearchParams();
   if (state.env) query.set("env", state.env);
   if (state.tags.trim()) query.set("tags", state.tags.trim());
   const listPath = "/services" + (query.toString() ? "?" + query : "");
   const [list, stats] = await Promise.all([api(listPath), api("/stats")]);
-  if (!list.ok) return show(failure(list, "the services"));
+  if (!list.ok) return show(gen, failure(list, "the services"));
   let services = list.json.services;
   const envSelect = h("select", { id: "filter-env", onchange: (e) => { state.env = e.target.value; render(); } },
     h("option", { value: "" }, "all"), ...ENVS.map((e) => h("option", { value: e, selected: state.env === e }, e)));
@@ -262,6 +267,7 @@ async function servicesPage() {
   const fill = (stats) => {
     tbody.replaceChildren(...services.map((svc) => serviceRow(svc, stats && stats.services[svc.external_id])));
   };
+  if (gen !== state.page) return;
   // Every 5 s: the list (deploys and deletes by anyone) and the numbers.
   every(5000, async () => {
     const [fresh, st] = await Promise.all([api(listPath), api("/stats")]);
@@ -272,7 +278,7 @@ async function servicesPage() {
   });
   if (!services.length) {
     const filtered = state.env || state.tags.trim();
-    return show(heading, filters, h("div", { class: "card empty", id: "empty" },
+    return show(gen, heading, filters, h("div", { class: "card empty", id: "empty" },
       filtered ? h("p", {}, "No service matches these filters.")
         : h("p", {}, "No services yet: run ", h("code", {}, "mlops-host deploy"), " and they appear here within a few seconds.")));
   }
@@ -284,7 +290,7 @@ async function servicesPage() {
       h("th", { scope: "col", class: "num" }, "p50"), h("th", { scope: "col", class: "num" }, "p99"), h("th", { scope: "col" }, "Last 5 min"))),
     tbody));
   fill(stats.ok ? stats.json : null);
-  show(heading, filters, table);
+  show(gen, heading, filters, table);
 }
 
 function serviceRow(svc, st) {
@@ -338,10 +344,10 @@ function templateRequest(schema) {
   return pretty({ data });
 }
 
-async function servicePage(id) {
+async function servicePage(gen, id) {
   document.title = id + " · mlops-host";
   const r = await api("/services/" + encodeURIComponent(id));
-  if (!r.ok) return show(failure(r, id));
+  if (!r.ok) return show(gen, failure(r, id));
   const svc = r.json;
   let example = null;
   if (svc.example) {
@@ -428,18 +434,18 @@ async function servicePage(id) {
   }
   actions.append(row);
 
-  show(h("p", {}, h("a", { href: "#/services" }, "← Services")), h("h1", {}, id), live, h("div", { class: "grid2" }, about, schema), call, actions);
+  show(gen, h("p", {}, h("a", { href: "#/services" }, "← Services")), h("h1", {}, id), live, h("div", { class: "grid2" }, about, schema), call, actions);
   await draw();
-  every(3000, draw);
+  if (gen === state.page) every(3000, draw);
 }
 
 // ---- models --------------------------------------------------------------------
 
-async function modelsPage(only) {
+async function modelsPage(gen, only) {
   document.title = "Models · mlops-host";
   const [versions, services] = await Promise.all([
     api("/models" + (only ? "?model=" + encodeURIComponent(only) : "")), api("/services")]);
-  if (!versions.ok) return show(failure(versions, "the models"));
+  if (!versions.ok) return show(gen, failure(versions, "the models"));
   const running = {};
   for (const svc of services.ok ? services.json.services : []) {
     (running[svc.model_id] = running[svc.model_id] || []).push(svc.external_id);
@@ -452,7 +458,7 @@ async function modelsPage(only) {
   const heading = h("h1", {}, only ? "Model " + only : "Models");
   const back = only ? h("p", {}, h("a", { href: "#/models" }, "← All models")) : null;
   if (!byModel.size) {
-    return show(heading, h("div", { class: "card empty", id: "empty" }, h("p", {},
+    return show(gen, heading, h("div", { class: "card empty", id: "empty" }, h("p", {},
       "No model versions yet: run ", h("code", {}, "mlops-host deploy"), " (it uploads the artifacts) or ", h("code", {}, "mlops-host models upload"), ".")));
   }
   const cards = [...byModel.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([model, list]) =>
@@ -463,7 +469,7 @@ async function modelsPage(only) {
         return h("div", { class: "env", "data-env": env }, h("h3", {}, env),
           here.length ? here.map((v) => versionCard(v, running[v.model_id] || [])) : h("p", { class: "muted" }, "nothing yet"));
       }))));
-  show(back, heading, h("p", { class: "muted" }, "Artifact versions per environment, newest first: dev → test → prod. A promotion keeps the number and copies no bytes."), ...cards);
+  show(gen, back, heading, h("p", { class: "muted" }, "Artifact versions per environment, newest first: dev → test → prod. A promotion keeps the number and copies no bytes."), ...cards);
 }
 
 // Where a version came from: a promotion, a training run, or an upload.

@@ -222,6 +222,27 @@ try:
             check(words in text, f"{model_id} does not say `{words}`: {text}")
     shot("models")
 
+    step("a slow answer does not draw over the page the reader moved to")
+    # The services page's first list request takes 1.5 s; the reader moves
+    # on to the models page after 0.1 s, which draws at once.
+    d.execute_script(
+        "const real = window.fetch; let first = true;"
+        "window.fetch = (url, opts) => {"
+        "  if (first && String(url).startsWith('/services')) {"
+        "    first = false;"
+        "    return new Promise((done) => setTimeout(() => done(real(url, opts)), 1500));"
+        "  }"
+        "  return real(url, opts);"
+        "};"
+        "location.hash = '#/services';"
+        "setTimeout(() => { location.hash = '#/models'; }, 100);"
+    )
+    time.sleep(2.5)
+    check(d.find_elements(By.CSS_SELECTOR, "section.model"), "the models page is not shown")
+    check(not d.find_elements(By.ID, "services"), "the late services page drew over the models page")
+    d.get(UI + "/ui/#/models")
+    wait("the model cards", lambda: len(d.find_elements(By.CSS_SELECTOR, "section.model")) == len(EXPECT["models"]))
+
     promote = EXPECT["promote"]
     model, env, version = promote.split("/")
     to = EXPECT["promote_to"]
