@@ -52,16 +52,14 @@ pub fn asset(method: &Method, path: &str) -> Option<Response<Full<Bytes>>> {
         *resp.status_mut() = StatusCode::NOT_FOUND;
         return Some(resp);
     };
-    let mut resp = if matches!(*method, Method::GET | Method::HEAD) {
-        Response::new(Full::new(Bytes::from_static(bytes)))
-    } else {
-        let mut resp = Response::new(Full::new(Bytes::from_static(
-            b"the dashboard's files are read-only: use GET",
-        )));
+    if !matches!(*method, Method::GET | Method::HEAD) {
+        let body = Bytes::from_static(b"the dashboard's files are read-only: use GET");
+        let mut resp = Response::new(Full::new(body));
         *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
         resp.headers_mut().insert(hyper::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return Some(resp);
-    };
+    }
+    let mut resp = Response::new(Full::new(Bytes::from_static(bytes)));
     resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     Some(resp)
 }
