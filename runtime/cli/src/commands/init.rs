@@ -347,8 +347,10 @@ async fn from_onnx(global: &GlobalArgs, file: &Path) -> anyhow::Result<Vec<(Stri
     std::fs::write(staging.path().join(&model_file), &bytes)?;
     std::fs::write(staging.path().join(mlops_manifest::ONNX_RUNNER_CONFIG), &runner_json)?;
     let engine = global.engine()?;
-    let runner =
-        bytes::Bytes::from_static(mlops_engine::builtin::component(mlops_manifest::Runtime::Onnx));
+    let runner = bytes::Bytes::from_static(
+        mlops_engine::builtin::component(mlops_manifest::Runtime::Onnx)
+            .map_err(anyhow::Error::msg)?,
+    );
     let component = crate::commands::local::load_component(
         &engine,
         runner,

@@ -78,7 +78,9 @@ pub async fn component_bytes(model: &ModelSettings) -> anyhow::Result<(bytes::By
             Ok((bytes::Bytes::from(bytes), shown.display().to_string()))
         }
         Component::Runtime(runtime) => Ok((
-            bytes::Bytes::from_static(mlops_engine::builtin::component(*runtime)),
+            bytes::Bytes::from_static(
+                mlops_engine::builtin::component(*runtime).map_err(anyhow::Error::msg)?,
+            ),
             runtime.describe().to_string(),
         )),
     }
