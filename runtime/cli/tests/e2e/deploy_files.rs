@@ -69,11 +69,37 @@ fn help(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The instructions of a Containerfile, comments and blank lines left out,
+/// continuation lines joined.
+fn instructions(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (part, continues) = match line.strip_suffix('\\') {
+            Some(part) => (part.trim_end(), true),
+            None => (line, false),
+        };
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(part);
+        if !continues {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    out
+}
+
 #[test]
-fn the_container_file_builds_the_binary_in_one_stage_and_runs_it_slim_in_another() {
+fn both_container_files_build_a_static_binary_into_one_run_stage_from_scratch() {
     let text = std::fs::read_to_string(deploy_dir().join("Containerfile")).expect("Containerfile");
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.starts_with('#')).collect();
-    let froms: Vec<&str> = lines.iter().filter(|l| l.starts_with("FROM ")).copied().collect();
+    let local = std::fs::read_to_string(deploy_dir().join("image/Containerfile"))
+        .expect("image/Containerfile");
+    let two_stage = instructions(&text);
+    let froms: Vec<&String> = two_stage.iter().filter(|l| l.starts_with("FROM ")).collect();
     assert_eq!(froms.len(), 2, "two stages: {froms:?}");
     let build_stage = froms[0].rsplit_once(" AS ").expect("the build stage is named").1;
     assert!(
@@ -81,22 +107,57 @@ fn the_container_file_builds_the_binary_in_one_stage_and_runs_it_slim_in_another
         "the build image has the pinned toolchain: {}",
         froms[0]
     );
-    assert!(froms[1].contains("-slim"), "the run image is slim: {}", froms[1]);
+    assert_eq!(froms[1], "FROM scratch", "the run image is empty but for the root file system");
 
-    // The build stage builds the package that is the binary.
+    // The build stage builds the package that is the binary, statically,
+    // and lays out the root file system with the script build-image uses.
     let cli = std::fs::read_to_string(repo_root().join("runtime/cli/Cargo.toml")).expect("toml");
     assert!(cli.contains("name = \"mlops-host\""));
-    assert!(text.contains("cargo build --release --locked -p mlops-host"));
-    // The run stage copies it from there and runs it, unprivileged.
-    let copy = lines
+    let build = two_stage.iter().find(|l| l.contains("cargo build")).expect("a cargo build");
+    assert!(
+        build.contains(
+            "cargo build --profile image --locked -p mlops-host --target x86_64-unknown-linux-musl"
+        ),
+        "{build}"
+    );
+    assert!(
+        build.contains(
+            "runtime/deploy/image/make-rootfs target/x86_64-unknown-linux-musl/image/mlops-host \
+             /etc/ssl/certs/ca-certificates.crt /image"
+        ),
+        "{build}"
+    );
+    let script = std::fs::read_to_string(deploy_dir().join("build-image")).expect("build-image");
+    assert!(
+        script.contains("runtime/deploy/image/make-rootfs \"$binary\" \"$ca\" \"$context\""),
+        "build-image"
+    );
+    assert!(script.contains("-f runtime/deploy/image/Containerfile"), "build-image");
+
+    // Both run stages are the same lines: the two-stage file copies from
+    // its build stage's /image, build-image's from its context.
+    let run_stage = |lines: &[String]| -> Vec<String> {
+        let at = lines.iter().rposition(|l| l.starts_with("FROM ")).expect("FROM");
+        lines[at..].to_vec()
+    };
+    let remote: Vec<String> = run_stage(&two_stage)
         .iter()
-        .find(|l| l.starts_with("COPY --from="))
-        .expect("the run stage copies from the build stage");
-    assert!(copy.starts_with(&format!("COPY --from={build_stage} ")), "{copy}");
-    let installed = copy.split_whitespace().last().expect("destination");
+        .map(|l| l.replace(&format!("--from={build_stage} "), "").replace(" /image/", " "))
+        .collect();
+    assert_eq!(remote, run_stage(&instructions(&local)), "the two run stages differ");
+    let lines: Vec<&str> = remote.iter().map(String::as_str).collect();
+    assert!(lines.contains(&"COPY rootfs/ /"), "{lines:?}");
+    // The compile cache is the user's; the ENV names it.
+    assert!(lines.contains(&"COPY --chown=10001:10001 cache/ /var/cache/mlops-host/"), "{lines:?}");
+    assert!(text.contains("MLOPS_CACHE_DIR=/var/cache/mlops-host"), "the ENV names the cache");
+
+    // It runs the binary make-rootfs installs, as the user it writes.
+    let layout = std::fs::read_to_string(deploy_dir().join("image/make-rootfs")).expect("layout");
     let entry = lines.iter().find(|l| l.starts_with("ENTRYPOINT")).expect("ENTRYPOINT");
-    assert!(entry.contains(&format!("\"{installed}\"")), "{entry} runs {installed}");
-    assert!(lines.iter().any(|l| l.starts_with("USER ") && !l.ends_with(" root")), "runs as root");
+    assert!(entry.contains("\"/usr/local/bin/mlops-host\""), "{entry}");
+    assert!(layout.contains("\"$out/usr/local/bin/mlops-host\""), "make-rootfs installs it");
+    assert!(lines.contains(&"USER 10001:10001"), "runs as 10001: {lines:?}");
+    assert!(layout.contains("mlops:x:10001:10001:"), "make-rootfs names user 10001");
 
     // The default command parses; the port it listens on is the one exposed.
     let cmd: Vec<String> =
@@ -111,7 +172,7 @@ fn the_container_file_builds_the_binary_in_one_stage_and_runs_it_slim_in_another
     assert!(serve_help.contains("[env: MLOPS_LISTEN="), "serve reads MLOPS_LISTEN");
     let port = listen.rsplit_once(':').expect("host:port").1;
     assert!(lines.contains(&format!("EXPOSE {port}").as_str()), "EXPOSE {port}");
-    assert!(text.contains("MLOPS_CACHE_DIR=") && serve_help.contains("[env: MLOPS_CACHE_DIR="));
+    assert!(serve_help.contains("[env: MLOPS_CACHE_DIR="), "serve reads MLOPS_CACHE_DIR");
 
     // The build context leaves out what would make it gigabytes.
     let ignore = std::fs::read_to_string(repo_root().join(".dockerignore")).expect(".dockerignore");
@@ -225,6 +286,11 @@ async fn the_kubernetes_manifests_agree_with_each_other_and_their_probes_answer(
     // A read-only root file system; the cache, the one writable place, is
     // an emptyDir of the pod.
     assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], Value::Bool(true));
+    // The image's user and cache (runtime/deploy/image/make-rootfs).
+    for key in ["runAsUser", "runAsGroup", "fsGroup"] {
+        assert_eq!(pod["spec"]["securityContext"][key].as_u64(), Some(10001), "{key}");
+    }
+    assert_eq!(cache_dir, "/var/cache/mlops-host", "the image's cache folder");
     let cache_volume = c["volumeMounts"]
         .as_array()
         .expect("mounts")
