@@ -4,6 +4,7 @@
 mod bench;
 mod cdf;
 mod cli;
+mod containers;
 mod deploy_files;
 mod faults;
 mod hostile;

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use mlops_tests::{HostProcess, example_dir, host_command, repo_root};
 use serde_json::Value;
 
-const ALIAS: &str = "well_log-prediction-dev";
+pub(crate) const ALIAS: &str = "well_log-prediction-dev";
 const ADMIN: &str = mlops_tests::secrets::ADMIN_TOKEN;
 
 /// `s3://<bucket>/<a prefix of its own>` from `MLOPS_TEST_S3`, or `None`
 /// (with a note) outside CI when no S3 server runs.
-fn s3_location(test: &str) -> Option<String> {
+pub(crate) fn s3_location(test: &str) -> Option<String> {
     let Ok(url) = std::env::var("MLOPS_TEST_S3") else {
         mlops_tests::skip(test, "no S3 server: eval \"$(.ci/s3-server start)\" sets MLOPS_TEST_S3");
         return None;
@@ -35,7 +35,7 @@ fn start_host(store: &str, cache: &std::path::Path) -> HostProcess {
     HostProcess::start(cmd)
 }
 
-fn deploy(store: &str, cache: &std::path::Path) {
+pub(crate) fn deploy(store: &str, cache: &std::path::Path) {
     let out = command(store, cache)
         .current_dir(repo_root())
         .args(["deploy", "--settings", "examples/well_log/mlops_settings.yaml"])
@@ -49,7 +49,7 @@ fn request() -> Vec<u8> {
 }
 
 /// The model id `host` serves the alias with, if it answers 200.
-async fn served(host: &HostProcess) -> Option<String> {
+pub(crate) async fn served(host: &HostProcess) -> Option<String> {
     let (status, body) = host.post(&format!("/services/{ALIAS}/call"), request()).await;
     (status == 200).then(|| body["model_id"].as_str().unwrap_or_default().to_string())
 }
@@ -57,11 +57,11 @@ async fn served(host: &HostProcess) -> Option<String> {
 /// What the README promises: a change is served by every host within one
 /// watch interval (2 s) plus the time to load it (each host compiles the
 /// component into its own cache; under a second for the example here).
-const FOLLOW_WITHIN: Duration = Duration::from_secs(4);
+pub(crate) const FOLLOW_WITHIN: Duration = Duration::from_secs(4);
 
 /// Waits until every host serves `model_id`, at most [`FOLLOW_WITHIN`];
 /// returns how long that took.
-async fn until_all_serve(hosts: &[&HostProcess], model_id: &str) -> Duration {
+pub(crate) async fn until_all_serve(hosts: &[&HostProcess], model_id: &str) -> Duration {
     let start = Instant::now();
     loop {
         let mut all = true;
