@@ -36,7 +36,7 @@ fn podman() -> Command {
 }
 
 /// Runs `podman args…`; on success its stdout, else its stderr.
-fn podman_run(args: &[&str]) -> Result<Vec<u8>, String> {
+fn podman_output(args: &[&str]) -> Result<Vec<u8>, String> {
     let out = podman().args(args).output().expect("run podman");
     if out.status.success() {
         Ok(out.stdout)
@@ -46,7 +46,7 @@ fn podman_run(args: &[&str]) -> Result<Vec<u8>, String> {
 }
 
 fn podman_ok(args: &[&str]) -> String {
-    let out = podman_run(args).unwrap_or_else(|e| panic!("podman {}: {e}", args.join(" ")));
+    let out = podman_output(args).unwrap_or_else(|e| panic!("podman {}: {e}", args.join(" ")));
     String::from_utf8(out).expect("UTF-8").trim().to_string()
 }
 
@@ -55,21 +55,23 @@ fn unique(what: &str) -> String {
     format!("mlops-test-{what}-{}", std::process::id())
 }
 
-/// A container removed (killed if still running) when dropped.
-struct Removed(String);
+/// A container or volume, removed when dropped (a container killed first
+/// if it still runs).
+struct Removed(Vec<String>);
 
-impl Drop for Removed {
-    fn drop(&mut self) {
-        let _ = podman().args(["rm", "--force", "--time", "0", &self.0]).output();
+impl Removed {
+    fn container(name: &str) -> Removed {
+        Removed(["rm", "--force", "--time", "0", name].map(String::from).to_vec())
+    }
+
+    fn volume(name: &str) -> Removed {
+        Removed(["volume", "rm", "--force", name].map(String::from).to_vec())
     }
 }
 
-/// A podman volume removed when dropped.
-struct RemovedVolume(String);
-
-impl Drop for RemovedVolume {
+impl Drop for Removed {
     fn drop(&mut self) {
-        let _ = podman().args(["volume", "rm", "--force", &self.0]).output();
+        let _ = podman().args(&self.0).output();
     }
 }
 
@@ -103,8 +105,8 @@ fn the_image_holds_a_static_binary_ca_roots_and_a_user_and_nothing_else() {
     // Every file in it: the layout make-rootfs writes, owned as it must be.
     let name = unique("content");
     podman_ok(&["create", "--name", &name, &image]);
-    let _removed = Removed(name.clone());
-    let tar = podman_run(&["export", &name]).expect("podman export");
+    let _removed = Removed::container(&name);
+    let tar = podman_output(&["export", &name]).expect("podman export");
     let mut files = BTreeMap::new();
     let mut ca = Vec::new();
     let mut archive = tar::Archive::new(tar.as_slice());
@@ -178,7 +180,7 @@ fn start_container(image: &str, name: &str, store: &str, cache: &str) -> HostPro
 fn probe(container: &str, args: &[&str]) -> Result<String, String> {
     let mut all = vec!["exec", container, "/probe/busybox"];
     all.extend_from_slice(args);
-    podman_run(&all).map(|out| String::from_utf8_lossy(&out).trim().to_string())
+    podman_output(&all).map(|out| String::from_utf8_lossy(&out).trim().to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,9 +192,9 @@ async fn three_containers_on_one_s3_store_serve_a_deploy_and_outlive_one_of_them
     // Removed after the containers (dropped in reverse order).
     let volume = unique("cache");
     podman_ok(&["volume", "create", &volume]);
-    let _volume = RemovedVolume(volume.clone());
+    let _volume = Removed::volume(&volume);
     let names: Vec<String> = (0..3).map(|i| unique(&format!("c{i}"))).collect();
-    let _removed: Vec<Removed> = names.iter().cloned().map(Removed).collect();
+    let _removed: Vec<Removed> = names.iter().map(|n| Removed::container(n)).collect();
 
     // Three containers on an empty store, each with an empty cache: the
     // first a new podman volume (podman gives it the owner of the image's
@@ -287,5 +289,16 @@ async fn three_containers_on_one_s3_store_serve_a_deploy_and_outlive_one_of_them
     eprintln!(
         "containers: deploy of v2 → served by the 2 live containers in {} ms",
         took.as_millis()
+    );
+
+    // `podman stop` (what an orchestrator does) sends SIGTERM to the host,
+    // which runs as the container's PID 1: it drains and exits rather than
+    // waiting to be killed when the grace period ends.
+    podman_ok(&["stop", "--time", "60", &names[1]]);
+    let log = containers[1].take().expect("c1").stop();
+    assert!(
+        log.iter().any(|l| l.contains("SIGTERM received")),
+        "c1 did not shut down on SIGTERM:\n{}",
+        log.join("\n")
     );
 }
