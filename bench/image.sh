@@ -5,6 +5,7 @@
 # point (3), interleaved; the table shows the median and the spread. The
 # container runs as the README shows (host network, read-only root, the
 # cache the only writable volume). Writes bench/results/image/<date>-latency.md.
+# Run it as root (the cache folder is handed to the image's user, 10001).
 #
 #   bench/image.sh [TAG]        (default localhost/mlops-host:latest, made by
 #                                runtime/deploy/build-image; BENCH_SECONDS=8)
@@ -16,7 +17,6 @@ runs=${BENCH_RUNS:-3}
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$root/runtime/deploy/image/containers.conf}
 podman image exists "$tag" || { say "no image $tag: runtime/deploy/build-image $tag"; exit 1; }
 name=mlops-bench-image-$$
-pids+=()
 trap 'podman rm --force --time 0 "$name" >/dev/null 2>&1 || true; cleanup' EXIT
 
 say "building mlops-host (release) and deploying the example"
