@@ -166,10 +166,13 @@ fn start_container(image: &str, name: &str, store: &str, cache: &str) -> HostPro
         .args(["--security-opt", "no-new-privileges", "-v", &volume, "-v", &probe])
         .args(["-e", &store]);
     // The S3 endpoint and credentials, from this process's environment.
-    for var in ["AWS_ENDPOINT", "AWS_ALLOW_HTTP", "AWS_REGION"] {
-        cmd.args(["-e", var]);
-    }
-    for var in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+    for var in [
+        "AWS_ENDPOINT",
+        "AWS_ALLOW_HTTP",
+        "AWS_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ] {
         cmd.args(["-e", var]);
     }
     cmd.args([image, "serve", "--listen", "127.0.0.1:0"]);
