@@ -4,6 +4,7 @@
 //! builds the engine and installs logging. Exit codes: 0 success, 1 failure,
 //! 2 invalid input (bad flags, invalid settings).
 
+mod build_key;
 mod commands;
 mod compat;
 mod context;

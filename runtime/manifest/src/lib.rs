@@ -69,8 +69,10 @@ pub struct ModelSettings {
 pub enum Component {
     /// The model's own WebAssembly component (`model_file`, absolute). It
     /// may not exist before `build`, a shell command run in the settings
-    /// folder, makes it.
-    File { path: PathBuf, build: Option<String> },
+    /// folder, makes it. `build_inputs` (absolute) are what the build reads
+    /// outside that folder: with the folder, they key the build, which is
+    /// skipped while they are unchanged.
+    File { path: PathBuf, build: Option<String>, build_inputs: Vec<PathBuf> },
     /// A component mlops-host carries (`runtime: onnx`): no code, no build.
     Runtime(Runtime),
 }
@@ -152,7 +154,7 @@ impl ModelSettings {
     /// Checks that `model_file` exists (a runtime always does); call after
     /// running `build`.
     pub fn check_model_file(&self) -> Result<(), SettingsError> {
-        let Component::File { path, build } = &self.component else { return Ok(()) };
+        let Component::File { path, build, .. } = &self.component else { return Ok(()) };
         if path.is_file() {
             return Ok(());
         }
@@ -258,6 +260,8 @@ struct RawModel {
     runtime: Option<Spanned<String>>,
     #[serde(default)]
     build: Option<String>,
+    #[serde(default)]
+    build_inputs: Vec<Spanned<String>>,
     #[serde(default)]
     artifact_folder: Option<Spanned<String>>,
     #[serde(default)]
@@ -465,6 +469,43 @@ impl RawModel {
         })
     }
 
+    /// `build_inputs`: files or folders (relative to the settings folder)
+    /// that exist, and only with a `build` command.
+    fn build_inputs(
+        &self,
+        at: &dyn Fn(Location) -> Position,
+        dir: &Path,
+        problems: &mut Vec<Problem>,
+    ) -> Vec<PathBuf> {
+        let mut inputs = Vec::new();
+        for input in &self.build_inputs {
+            let full = dir.join(&input.value);
+            if self.build.is_none() {
+                problems.push(Problem::at(
+                    &at(input.referenced),
+                    "build_inputs is set but there is no `build` command".to_string(),
+                    "remove build_inputs, or add the `build` command that reads them".to_string(),
+                ));
+                return Vec::new();
+            }
+            if !full.exists() {
+                problems.push(Problem::at(
+                    &at(input.referenced),
+                    format!(
+                        "build_inputs: `{}` does not exist (looked for {})",
+                        input.value,
+                        full.display()
+                    ),
+                    "list the files and folders the build reads outside the settings folder"
+                        .to_string(),
+                ));
+                continue;
+            }
+            inputs.push(full);
+        }
+        inputs
+    }
+
     /// What runs the model: `model_file` (with `build`) or `runtime`, one
     /// of the two.
     fn component(
@@ -490,7 +531,8 @@ impl RawModel {
                             .to_string(),
                     ));
                 }
-                Some((Component::File { path, build: self.build.clone() }, file_at))
+                let build_inputs = self.build_inputs(at, dir, problems);
+                Some((Component::File { path, build: self.build.clone(), build_inputs }, file_at))
             }
             (None, Some(runtime)) => {
                 let runtime_at = at(runtime.referenced);
@@ -507,11 +549,11 @@ impl RawModel {
                     ));
                     return None;
                 };
-                if self.build.is_some() {
+                if self.build.is_some() || !self.build_inputs.is_empty() {
                     problems.push(Problem::at(
                         &runtime_at,
                         format!("runtime: {} needs no build", found.name()),
-                        "remove `build`: the runtime's component is inside mlops-host".to_string(),
+                        "remove `build` (and `build_inputs`): the runtime's component is inside mlops-host".to_string(),
                     ));
                 }
                 match (found, artifact_folder) {

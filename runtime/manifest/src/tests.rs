@@ -44,7 +44,14 @@ fn valid_settings_become_typed_values() {
     let m = &settings.models[0];
     assert_eq!(m.model_name.as_str(), "well_log");
     assert_eq!(m.human_friendly_model_name, "well_log");
-    assert_eq!(m.component, Component::File { path: dir.path().join("model.wasm"), build: None });
+    assert_eq!(
+        m.component,
+        Component::File {
+            path: dir.path().join("model.wasm"),
+            build: None,
+            build_inputs: Vec::new()
+        }
+    );
     assert_eq!(m.artifact_folder.as_deref(), Some(dir.path().join("artifacts").as_path()));
     assert_eq!(m.limits.memory_bytes, 64 << 20);
     assert_eq!(m.limits.timeout, std::time::Duration::from_millis(500));
@@ -74,7 +81,7 @@ fn an_unknown_key_is_named_with_its_line_and_the_likely_key() {
     assert_eq!(
         error(dir.path(), &text),
         "S:4:1: unknown key `artifact_versoin`\n  hint: did you mean `artifact_version`? (keys here: \
-         model_name, human_friendly_model_name, model_file, runtime, build, artifact_folder, artifact_version, \
+         model_name, human_friendly_model_name, model_file, runtime, build, build_inputs, artifact_folder, artifact_version, \
          fixtures, info, limits, secrets, models_to_keep, prediction_files)"
     );
 }
@@ -130,6 +137,37 @@ fn a_missing_file_or_folder_is_named_with_where_it_was_looked_for() {
     let msg = error(dir.path(), &no_component);
     assert!(msg.starts_with("S:2:13: model_file `missing.wasm` does not exist"), "{msg}");
     assert!(msg.contains("add a `build` command"), "{msg}");
+}
+
+#[test]
+fn build_inputs_are_resolved_and_must_exist_and_go_with_a_build() {
+    let dir = folder();
+    std::fs::create_dir(dir.path().join("sdk")).expect("mkdir");
+    let text = VALID.replace(
+        "model_file: model.wasm",
+        "model_file: model.wasm\nbuild: make\nbuild_inputs: [sdk, model.wasm]",
+    );
+    let settings = parse(dir.path(), &text).expect("valid");
+    let Component::File { build_inputs, .. } = &settings.models[0].component else {
+        panic!("a model file")
+    };
+    assert_eq!(build_inputs, &[dir.path().join("sdk"), dir.path().join("model.wasm")]);
+
+    let missing = VALID.replace(
+        "model_file: model.wasm",
+        "model_file: model.wasm\nbuild: make\nbuild_inputs: [lib]",
+    );
+    let msg = error(dir.path(), &missing);
+    assert!(msg.starts_with("S:4:16: build_inputs: `lib` does not exist (looked for "), "{msg}");
+
+    let without_build =
+        VALID.replace("model_file: model.wasm", "model_file: model.wasm\nbuild_inputs: [sdk]");
+    let msg = error(dir.path(), &without_build);
+    assert!(
+        msg.starts_with("S:3:16: build_inputs is set but there is no `build` command"),
+        "{msg}"
+    );
+    assert!(msg.contains("remove build_inputs"), "{msg}");
 }
 
 #[test]

@@ -39,6 +39,8 @@ pub struct Args {
     /// Only these models (repeatable); all by default.
     #[arg(long = "model", value_name = "NAME")]
     pub models: Vec<String>,
+    #[command(flatten)]
+    pub build: local::BuildArgs,
     /// Use this artifact version of the env (overrides the settings'
     /// `artifact_version`), e.g. one a training service made.
     #[arg(long, value_name = "N")]
@@ -80,7 +82,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     for model in &settings.models {
         let artifacts =
             plan(&registry, model, env, args.artifact_version.or(model.artifact_version)).await?;
-        local::build(model, &settings).await?;
+        local::build(model, &settings, &global.cache_dir(), &args.build).await?;
         let (bytes, component) = local::compile(&engine, model).await?;
         let test_folder = match &artifacts {
             Artifacts::Upload(folder) => folder.clone(),

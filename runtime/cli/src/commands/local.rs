@@ -11,6 +11,7 @@ use mlops_engine::{DeploymentSpec, Engine, LoadedComponent};
 use mlops_manifest::{Component, ModelId, ModelSettings, ServiceKind, Settings};
 
 use crate::UsageError;
+use crate::build_key::BuildKey;
 
 /// Reads settings, keeping only the models named (all when none are).
 pub fn load_settings(path: &Path, only: &[String]) -> anyhow::Result<Settings> {
@@ -33,12 +34,57 @@ pub fn load_settings(path: &Path, only: &[String]) -> anyhow::Result<Settings> {
     Ok(settings)
 }
 
-/// Runs the model's `build` command, if it has one, in the settings folder.
-pub async fn build(model: &ModelSettings, settings: &Settings) -> anyhow::Result<()> {
+/// How `test` and `deploy` build.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BuildArgs {
+    /// Run the model's `build` command even when its sources, settings and
+    /// `build_inputs` are unchanged since its last build (for a build that
+    /// reads something else, such as a tool upgraded in place).
+    #[arg(long)]
+    pub rebuild: bool,
+}
+
+/// Runs the model's `build` command, if it has one, in the settings folder;
+/// skipped when nothing it reads changed since its last successful build
+/// (see [`crate::build_key`]), unless `--rebuild`.
+pub async fn build(
+    model: &ModelSettings,
+    settings: &Settings,
+    cache_dir: &Path,
+    args: &BuildArgs,
+) -> anyhow::Result<()> {
     let Component::File { build: Some(command), .. } = &model.component else { return Ok(()) };
+    let name = &model.model_name;
+    // A key that cannot be taken (an unreadable file) only costs the skip.
+    let key = match BuildKey::new(cache_dir, settings, model, command) {
+        Ok(key) => Some(key),
+        Err(e) => {
+            eprintln!("{name}: warning: building every time: cannot key the build ({e})");
+            None
+        }
+    };
+    let why = match &key {
+        _ if args.rebuild => " (--rebuild)",
+        None => "",
+        Some(key) => match (key.recorded(), key.compute()) {
+            (Some(recorded), Ok(now)) if recorded == now => {
+                eprintln!(
+                    "{name}: build skipped: its sources, settings and build_inputs are unchanged \
+                     since its last build (--rebuild to build anyway)"
+                );
+                return Ok(());
+            }
+            (Some(_), Ok(_)) => " (changed since its last build)",
+            (None, Ok(_)) => "",
+            (_, Err(e)) => {
+                eprintln!("{name}: warning: cannot key the build ({e})");
+                ""
+            }
+        },
+    };
     let dir =
         settings.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    eprintln!("{}: building: {command}", model.model_name);
+    eprintln!("{name}: building{why}: {command}");
     let mut cmd = tokio::process::Command::new("sh");
     // Build scripts that need this binary (`mlops-host guest …`) find it
     // here even when it is not on PATH.
@@ -57,11 +103,17 @@ pub async fn build(model: &ModelSettings, settings: &Settings) -> anyhow::Result
         .with_context(|| format!("cannot run the build command `{command}`"))?;
     if !status.success() {
         bail!(
-            "{}: the build command `{command}` failed ({status}); fix the build, then deploy again",
-            model.model_name
+            "{name}: the build command `{command}` failed ({status}); fix the build, then deploy again"
         );
     }
     model.check_model_file()?;
+    if let Some(key) = key
+        && let Err(e) = key.record()
+    {
+        eprintln!(
+            "{name}: warning: the next build cannot be skipped: cannot record this one ({e})"
+        );
+    }
     Ok(())
 }
 

@@ -455,8 +455,73 @@ async fn python_and_js_model_errors_and_exceptions_are_reported_and_the_host_sur
     }
 }
 
+/// `test` (its output `test_err`) then `deploy` of the unchanged model in
+/// `dir` build and compile once: deploy skips the build and loads the
+/// component from the compile cache. Then a changed source (a comment
+/// added) builds again. `test` is the command that ran `test`.
+fn inner_loop_builds_once(
+    dir: &Path,
+    lang: &str,
+    with: Option<&str>,
+    test_err: &str,
+    test: &mut Command,
+) {
+    let builds = |err: &str| err.matches(": building").count();
+    let compiles = |err: &str| err.matches(") compiled in ").count();
+    let mut deploy = Command::new(crate::bin());
+    deploy.current_dir(dir).arg("deploy");
+    for (key, value) in test.get_envs() {
+        match value {
+            Some(value) => deploy.env(key, value),
+            None => deploy.env_remove(key),
+        };
+    }
+    let out = deploy.output().expect("mlops-host deploy");
+    let deploy_err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{lang}: deploy failed:\n{deploy_err}");
+    assert!(deploy_err.contains(": deployed "), "{lang}: {deploy_err}");
+    let built = usize::from(lang != "onnx");
+    assert_eq!(builds(test_err), built, "{lang}: test:\n{test_err}");
+    assert_eq!(builds(&deploy_err), 0, "{lang}: deploy built again:\n{deploy_err}");
+    assert_eq!(
+        deploy_err.contains("build skipped: its sources, settings and build_inputs are unchanged"),
+        lang != "onnx",
+        "{lang}: {deploy_err}"
+    );
+    assert_eq!(compiles(test_err), 1, "{lang}: test:\n{test_err}");
+    assert_eq!(compiles(&deploy_err), 0, "{lang}: deploy compiled again:\n{deploy_err}");
+    assert!(deploy_err.contains("loaded from the compile cache"), "{lang}: {deploy_err}");
+
+    // A changed source builds again (numpy's is Python's: not twice).
+    let source = match lang {
+        "rust" => "src/lib.rs",
+        "python" if with.is_none() => "app.py",
+        "js" => "model.js",
+        "c" => "model.c",
+        _ => return,
+    };
+    let comment = if lang == "python" { "\n# changed\n" } else { "\n// changed\n" };
+    let mut file = std::fs::OpenOptions::new().append(true).open(dir.join(source)).expect("open");
+    std::io::Write::write_all(&mut file, comment.as_bytes()).expect("append");
+    drop(file);
+    let out = test.output().expect("mlops-host test");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{lang}: test after a change failed:\n{err}");
+    assert!(err.contains(": building (changed since its last build): "), "{lang}: {err}");
+    assert_eq!(builds(&err), 1, "{lang}: {err}");
+    if lang == "python" {
+        // componentize-py's output differs from build to build: compiled.
+        assert_eq!(compiles(&err), 1, "{lang}: {err}");
+    }
+    // And once built, unchanged again: skipped.
+    let out = test.output().expect("mlops-host test");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{lang}: {err}");
+    assert_eq!(builds(&err), 0, "{lang}: {err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_init_template_builds_and_passes_its_fixtures() {
+async fn every_init_template_builds_once_passes_its_fixtures_and_rebuilds_after_a_change() {
     let root = repo_root();
     let work = tempfile::tempdir().expect("tempdir");
     // (language, `--with`, the tools it needs)
@@ -502,9 +567,10 @@ async fn every_init_template_builds_and_passes_its_fixtures() {
             test.env_remove("COMPONENTIZE_PY");
         }
         let out = test.output().expect("mlops-host test");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(out.status.success(), "{lang}: mlops-host test failed:\n{err}");
         assert!(err.contains("fixture(s) passed"), "{lang}: {err}");
+        inner_loop_builds_once(&dir, lang, with, &err, &mut test);
         if with == Some("numpy") {
             // The model imports numpy: it was built for the sandbox and
             // linked in, or the component would not have started.
