@@ -57,6 +57,7 @@ pub fn s3_store(test: &str) -> Option<Arc<dyn ObjectStore>> {
     };
     let bucket =
         url.strip_prefix("s3://").expect("MLOPS_TEST_S3 is s3://bucket").trim_end_matches('/');
+    crate::install_tls_provider();
     let s3 = object_store::aws::AmazonS3Builder::from_env()
         .with_bucket_name(bucket)
         .build()
@@ -71,6 +72,7 @@ pub fn open_store(location: &str) -> Registry {
         return Registry::local(Path::new(location)).expect("a local store");
     };
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    crate::install_tls_provider();
     let s3 = object_store::aws::AmazonS3Builder::from_env()
         .with_bucket_name(bucket)
         .build()

@@ -24,6 +24,19 @@ use mlops_manifest::Limits;
 /// test harness's capture (a person running the tests sees it even when
 /// the test passes) and records it in `target/test-skips.log`, which
 /// `tests/run` counts in its last line.
+/// reqwest's TLS (rustls) needs the process's crypto provider: ring,
+/// installed as the binary installs it (later calls change nothing). Call
+/// before building any reqwest client or S3 store in a test.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A reqwest client, the provider installed.
+pub fn http() -> reqwest::Client {
+    install_tls_provider();
+    reqwest::Client::new()
+}
+
 pub fn skip(what: &str, why: &str) {
     assert!(std::env::var_os("CI").is_none(), "{what}: {why} — nothing is skipped in CI");
     let line = format!("SKIPPED {what}: {why}");
@@ -224,12 +237,8 @@ impl HostProcess {
         path: &str,
         body: impl Into<reqwest::Body>,
     ) -> (u16, serde_json::Value) {
-        let resp = reqwest::Client::new()
-            .post(format!("{}{path}", self.url))
-            .body(body)
-            .send()
-            .await
-            .expect("request");
+        let resp =
+            http().post(format!("{}{path}", self.url)).body(body).send().await.expect("request");
         let status = resp.status().as_u16();
         let text = resp.text().await.expect("body");
         secrets::assert_none_in(&format!("the response to POST {path}"), &text);

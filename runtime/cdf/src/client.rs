@@ -218,6 +218,8 @@ impl CdfClient {
         if !(config.base_url.starts_with("http://") || config.base_url.starts_with("https://")) {
             return Err(CdfError::Config(format!("base URL `{}` is not http(s)", config.base_url)));
         }
+        // reqwest's TLS is rustls with the process's provider: ring.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .user_agent(concat!("mlops-host/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())

@@ -86,6 +86,8 @@ impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // HTTPS (CDF, S3) is rustls with ring, installed before any client.
+    mlops_client::install_tls_provider();
     // Held to the end: it flushes the log on drop.
     let _log = context::init_logging(&cli.global, matches!(cli.command, Command::Serve(_)));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -126,6 +128,12 @@ fn main() -> ExitCode {
             eprintln!("error: {err}");
             for cause in err.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
+            }
+            if err.chain().any(|c| c.to_string().starts_with("invalid peer certificate")) {
+                eprintln!(
+                    "  hint: the server's TLS certificate is not trusted here; if it comes from \
+                     your own CA, name its PEM file with SSL_CERT_FILE=<ca.pem>"
+                );
             }
             let invalid_input = err.downcast_ref::<UsageError>().is_some()
                 || err.downcast_ref::<mlops_manifest::SettingsError>().is_some()

@@ -30,7 +30,7 @@ pub fn bin() -> &'static std::path::Path {
 /// `rounds` times over on another connection, then alone again. Returns
 /// the p99 ratio (under attack / alone) and a line describing the run.
 async fn one_run(url: &str, trap_addr: &str, rounds: usize) -> (f64, String, Vec<String>) {
-    let client = reqwest::Client::new();
+    let client = mlops_tests::http();
     quiet_latencies(&client, url, Duration::from_millis(200)).await; // warm up
     let mut quiet = quiet_latencies(&client, url, Duration::from_secs(1)).await;
     let stop = Arc::new(AtomicBool::new(false));
@@ -38,7 +38,7 @@ async fn one_run(url: &str, trap_addr: &str, rounds: usize) -> (f64, String, Vec
         let (stop, url) = (stop.clone(), url.to_string());
         let attacks = attacks(trap_addr);
         tokio::spawn(async move {
-            let client = reqwest::Client::new();
+            let client = mlops_tests::http();
             let mut failures = Vec::new();
             let mut spans = Vec::new();
             for _ in 0..rounds {

@@ -171,7 +171,15 @@ impl Client {
     }
 }
 
+/// reqwest's TLS (rustls, for HTTPS to CDF and S3) uses the process's
+/// crypto provider: ring, installed here once (later calls change nothing).
+/// Call before building any reqwest client, as this crate does.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 fn build(timeout: Duration) -> Result<reqwest::Client, ClientError> {
+    install_tls_provider();
     reqwest::Client::builder().timeout(timeout).build().map_err(|e| ClientError::Url(e.to_string()))
 }
 

@@ -395,7 +395,7 @@ async fn the_server_accepts_gzip_bodies_and_refuses_bad_requests() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(br#"{"items": [{"externalId": "t/z.json"}]}"#).expect("gzip");
     let url = format!("{}/api/v1/projects/{}/files/byids", cdf.url(), cdf.config().project);
-    let http = reqwest::Client::new();
+    let http = mlops_tests::http();
     let resp = http
         .post(&url)
         .header("authorization", format!("Bearer {}", token.expose()))

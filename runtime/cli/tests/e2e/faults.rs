@@ -88,7 +88,7 @@ async fn a_store_that_goes_away_at_start_or_mid_run_is_ridden_out() {
     let (status, body) = host.get("/readyz").await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(host.get("/healthz").await.0, 200, "alive while not ready");
-    let resp = reqwest::Client::new()
+    let resp = mlops_tests::http()
         .post(format!("{}/services/well_log-prediction-dev/call", host.url))
         .body(request())
         .send()
@@ -211,7 +211,7 @@ async fn serve_killed_under_load_restarts_with_the_same_services() {
         .map(|_| {
             let url = url.clone();
             tokio::spawn(async move {
-                let client = reqwest::Client::new();
+                let client = mlops_tests::http();
                 let mut ok = 0u32;
                 while let Ok(resp) = client
                     .post(format!("{url}/services/well_log-prediction-dev/call"))

@@ -21,7 +21,7 @@ async fn hostile_guests_are_contained_each_with_its_own_error() {
     deploy(h.dir.path(), &["-f", s, "--model", "probe", "--service", "training"]);
     let mut host = serve(h.dir.path(), &[]);
     let url = host.url.clone();
-    let client = reqwest::Client::new();
+    let client = mlops_tests::http();
 
     // A listener the guest is asked to connect to: it must never be reached.
     let trap = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

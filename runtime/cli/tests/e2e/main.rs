@@ -16,6 +16,7 @@ mod onnx_zoo;
 mod scale;
 mod serve;
 mod services;
+mod tls;
 mod ui;
 mod workflow;
 

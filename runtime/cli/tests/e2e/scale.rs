@@ -164,7 +164,7 @@ async fn three_hosts_on_one_s3_store_follow_deploys_and_outlive_one_of_them() {
     eprintln!("scale: deploy of v2 → served by the 2 live hosts in {} ms", took.as_millis());
 
     // A rollback through one host's admin API switches the other too.
-    let resp = reqwest::Client::new()
+    let resp = mlops_tests::http()
         .post(format!("{}/services/{ALIAS}/redeploy", a.url))
         .bearer_auth(ADMIN)
         .body(r#"{"version": 1}"#)

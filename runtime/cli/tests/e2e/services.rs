@@ -78,7 +78,7 @@ async fn a_deploy_under_load_never_fails_a_call_and_redeploy_rolls_back() {
         let (url, stop) =
             (format!("{}/services/well_log-prediction-dev/call", host.url), stop.clone());
         tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let http = mlops_tests::http();
             let mut seen = Vec::new();
             while !stop.load(Ordering::SeqCst) {
                 let (status, model_id) = match http.post(&url).body(predict_body()).send().await {
@@ -120,7 +120,7 @@ async fn a_deploy_under_load_never_fails_a_call_and_redeploy_rolls_back() {
     );
 
     // Roll back through the HTTP API.
-    let resp = reqwest::Client::new()
+    let resp = mlops_tests::http()
         .post(format!("{}/services/well_log-prediction-dev/redeploy", host.url))
         .body(r#"{"version": 1}"#)
         .send()
@@ -228,7 +228,7 @@ async fn tokens_gate_calls_and_admin_routes() {
         ("MLOPS_ADMIN_TOKEN", mlops_tests::secrets::ADMIN_TOKEN),
         ("MLOPS_CALLER_TOKEN", mlops_tests::secrets::CALLER_TOKEN),
     ]);
-    let http = reqwest::Client::new();
+    let http = mlops_tests::http();
     let call = |token: Option<&'static str>| {
         let mut req = http
             .post(format!("{}/services/well_log-prediction-dev/call", host.url))
@@ -297,7 +297,7 @@ async fn sigterm_lets_a_slow_call_finish_and_refuses_new_connections() {
     let host = h.serve(&[]);
     let url = host.url.clone();
     let slow = tokio::spawn(async move {
-        let resp = reqwest::Client::new()
+        let resp = mlops_tests::http()
             .post(format!("{url}/services/probe-prediction-dev/call"))
             .body(r#"{"data": {"op": "sleep_ms", "ms": 1500}}"#)
             .send()
@@ -560,7 +560,7 @@ async fn the_admin_api_and_the_cli_write_equal_service_records() {
         "prediction_files": { "to": "cdf", "data_set": "preds" },
         "models_to_keep": 2,
     });
-    let resp = reqwest::Client::new()
+    let resp = mlops_tests::http()
         .post(format!("{}/services", host.url))
         .bearer_auth("adm-zz")
         .json(&request)

@@ -77,6 +77,7 @@ async fn the_dashboards_port_sends_strict_headers_and_refuses_what_it_must() {
     h.ok(&["deploy", "-f", plain.to_str().expect("utf-8")]);
     let host = h.serve(&[("MLOPS_ADMIN_TOKEN", ADMIN), ("MLOPS_UI", "127.0.0.1:0")]);
     let ui = ui_url(&host);
+    mlops_tests::install_tls_provider();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -253,7 +254,7 @@ async fn the_dashboard_works_in_a_real_browser() {
     let record = h.json(&["services", "get", "well_log-prediction-dev-1"]);
     let host = h.serve(&[("MLOPS_ADMIN_TOKEN", ADMIN), ("MLOPS_UI", "127.0.0.1:0")]);
     let ui = ui_url(&host);
-    let http = reqwest::Client::new();
+    let http = mlops_tests::http();
     let deploy =
         json!({"model": "broken", "env": "dev", "version": 1, "component": record["component"]});
     let resp = http
