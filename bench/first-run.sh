@@ -33,7 +33,10 @@ say "running: $command (with --timings)"
 t0=$(date +%s%N)
 # --timings goes before `--`: cargo's flag, not the command's.
 timed=${command/ -- / --timings -- }
-HOME="$work/home" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" \
+# rustup and cargo where they are installed; everything else of HOME empty.
+rustup_home="${RUSTUP_HOME:-$HOME/.rustup}"
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+HOME="$work/home" RUSTUP_HOME="$rustup_home" CARGO_HOME="$cargo_home" \
     bash -c "$timed" > "$work/run.log" 2>&1 &
 server=$!
 got=""
