@@ -10,7 +10,6 @@
 //! The engine knows nothing of HTTP, CDF or object stores.
 
 mod bindings;
-pub mod builtin;
 mod cache;
 mod deployment;
 mod error;
