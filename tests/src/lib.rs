@@ -56,7 +56,7 @@ pub fn well_log_wasm() -> &'static Path {
 /// The ONNX runner component the engine carries (serves the .onnx file
 /// its artifacts name).
 pub fn onnx_runner() -> &'static [u8] {
-    mlops_builtin::onnx_runner().expect("the ONNX runner")
+    mlops_engine::builtin::onnx_runner().expect("the ONNX runner")
 }
 
 /// The probe component (does what each request asks, hostile included).

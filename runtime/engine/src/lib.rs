@@ -10,6 +10,7 @@
 //! The engine knows nothing of HTTP, CDF or object stores.
 
 mod bindings;
+pub mod builtin;
 mod cache;
 mod deployment;
 mod error;

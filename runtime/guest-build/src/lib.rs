@@ -1,7 +1,7 @@
 //! For build scripts: compiles guest components for `wasm32-wasip2` with a
 //! nested cargo, into a target folder of their own under `target/` (the
 //! outer cargo holds the lock on the usual one), with the `guest` profile.
-//! mlops-builtin's build script builds the ONNX runner this way (into
+//! The engine's build script builds the ONNX runner this way (into
 //! `target/onnx-runner`), the tests' build script the test guests (into
 //! `target/guests`).
 

@@ -45,15 +45,6 @@ fn the_core_has_no_http_and_only_the_binary_knows_cdf() {
         dependencies("mlops-host").contains(&"mlops-cdf".to_string()),
         "the binary composes CDF"
     );
-    // The ONNX runner's build (minutes) holds up only the binary.
-    for package in ["mlops-engine", "mlops-core", "mlops-http", "mlops-registry", "mlops-cdf"] {
-        let deps = dependencies(package);
-        assert!(
-            !deps.iter().any(|d| d == "mlops-builtin"),
-            "{package} depends on mlops-builtin: {deps:?}"
-        );
-    }
-    assert!(dependencies("mlops-host").contains(&"mlops-builtin".to_string()));
 }
 
 #[test]
@@ -64,7 +55,6 @@ fn libraries_leave_the_environment_to_the_binary() {
         "runtime/http",
         "runtime/registry",
         "runtime/engine",
-        "runtime/builtin",
         "runtime/cdf",
         "runtime/client",
         "runtime/manifest",

@@ -348,7 +348,8 @@ async fn from_onnx(global: &GlobalArgs, file: &Path) -> anyhow::Result<Vec<(Stri
     std::fs::write(staging.path().join(mlops_manifest::ONNX_RUNNER_CONFIG), &runner_json)?;
     let engine = global.engine()?;
     let runner = bytes::Bytes::from_static(
-        mlops_builtin::component(mlops_manifest::Runtime::Onnx).map_err(anyhow::Error::msg)?,
+        mlops_engine::builtin::component(mlops_manifest::Runtime::Onnx)
+            .map_err(anyhow::Error::msg)?,
     );
     let component = crate::commands::local::load_component(
         &engine,

@@ -131,7 +131,7 @@ pub async fn component_bytes(model: &ModelSettings) -> anyhow::Result<(bytes::By
         }
         Component::Runtime(runtime) => Ok((
             bytes::Bytes::from_static(
-                mlops_builtin::component(*runtime).map_err(anyhow::Error::msg)?,
+                mlops_engine::builtin::component(*runtime).map_err(anyhow::Error::msg)?,
             ),
             runtime.describe().to_string(),
         )),

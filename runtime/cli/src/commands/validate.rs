@@ -95,7 +95,7 @@ async fn check_runtime(
         format!("{}: {what}\n  hint: {hint}", folder.display())
     };
     let engine = global.engine().map_err(|e| fail(format!("{e:#}")))?;
-    let bytes = bytes::Bytes::from_static(mlops_builtin::component(runtime)?);
+    let bytes = bytes::Bytes::from_static(mlops_engine::builtin::component(runtime)?);
     let component = crate::commands::local::load_component(
         &engine,
         bytes,
