@@ -348,6 +348,29 @@ fn position(path: &Path, at: Location) -> Position {
     Position { path: path.to_path_buf(), line: at.line(), column: at.column() }
 }
 
+/// What a path in the settings must name.
+#[derive(Clone, Copy)]
+enum Want {
+    Folder,
+    FileOrFolder,
+}
+
+impl Want {
+    fn holds(self, path: &Path) -> bool {
+        match self {
+            Want::Folder => path.is_dir(),
+            Want::FileOrFolder => path.exists(),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Want::Folder => "folder",
+            Want::FileOrFolder => "file or folder",
+        }
+    }
+}
+
 impl RawModel {
     fn check(self, path: &Path, dir: &Path, problems: &mut Vec<Problem>) -> Option<ModelSettings> {
         let before = problems.len();
@@ -363,13 +386,11 @@ impl RawModel {
                 None
             }
         };
-        let existing =
-            |s: &Spanned<String>, key: &str, want_dir: bool, problems: &mut Vec<Problem>| {
-                let full = dir.join(&s.value);
-                let ok = if want_dir { full.is_dir() } else { full.is_file() };
-                if !ok {
-                    let what = if want_dir { "folder" } else { "file" };
-                    problems.push(Problem::at(
+        let existing = |s: &Spanned<String>, key: &str, want: Want, problems: &mut Vec<Problem>| {
+            let full = dir.join(&s.value);
+            if !want.holds(&full) {
+                let what = want.name();
+                problems.push(Problem::at(
                     &at(s.referenced),
                     format!(
                         "{key} `{}` is not an existing {what} (looked for {})",
@@ -381,13 +402,29 @@ impl RawModel {
                         path.display()
                     ),
                 ));
-                }
-                full
-            };
-        let artifact_folder =
-            self.artifact_folder.as_ref().map(|s| existing(s, "artifact_folder", true, problems));
-        let fixtures = self.fixtures.as_ref().map(|s| existing(s, "fixtures", true, problems));
-        let component = self.component(&at, dir, artifact_folder.as_deref(), problems);
+            }
+            full
+        };
+        let artifact_folder = self
+            .artifact_folder
+            .as_ref()
+            .map(|s| existing(s, "artifact_folder", Want::Folder, problems));
+        let fixtures =
+            self.fixtures.as_ref().map(|s| existing(s, "fixtures", Want::Folder, problems));
+        let build_inputs: Vec<PathBuf> = self
+            .build_inputs
+            .iter()
+            .map(|s| existing(s, "build_inputs", Want::FileOrFolder, problems))
+            .collect();
+        if let (Some(first), None) = (self.build_inputs.first(), &self.build) {
+            problems.push(Problem::at(
+                &at(first.referenced),
+                "build_inputs is set but there is no `build` command".to_string(),
+                "remove build_inputs, or add the `build` command that reads them".to_string(),
+            ));
+        }
+        let component =
+            self.component(&at, dir, artifact_folder.as_deref(), build_inputs, problems);
         if let Some(v) = &self.artifact_version {
             if v.value == 0 {
                 problems.push(Problem::at(
@@ -469,43 +506,6 @@ impl RawModel {
         })
     }
 
-    /// `build_inputs`: files or folders (relative to the settings folder)
-    /// that exist, and only with a `build` command.
-    fn build_inputs(
-        &self,
-        at: &dyn Fn(Location) -> Position,
-        dir: &Path,
-        problems: &mut Vec<Problem>,
-    ) -> Vec<PathBuf> {
-        let mut inputs = Vec::new();
-        for input in &self.build_inputs {
-            let full = dir.join(&input.value);
-            if self.build.is_none() {
-                problems.push(Problem::at(
-                    &at(input.referenced),
-                    "build_inputs is set but there is no `build` command".to_string(),
-                    "remove build_inputs, or add the `build` command that reads them".to_string(),
-                ));
-                return Vec::new();
-            }
-            if !full.exists() {
-                problems.push(Problem::at(
-                    &at(input.referenced),
-                    format!(
-                        "build_inputs: `{}` does not exist (looked for {})",
-                        input.value,
-                        full.display()
-                    ),
-                    "list the files and folders the build reads outside the settings folder"
-                        .to_string(),
-                ));
-                continue;
-            }
-            inputs.push(full);
-        }
-        inputs
-    }
-
     /// What runs the model: `model_file` (with `build`) or `runtime`, one
     /// of the two.
     fn component(
@@ -513,6 +513,7 @@ impl RawModel {
         at: &dyn Fn(Location) -> Position,
         dir: &Path,
         artifact_folder: Option<&Path>,
+        build_inputs: Vec<PathBuf>,
         problems: &mut Vec<Problem>,
     ) -> Option<(Component, Position)> {
         match (&self.model_file, &self.runtime) {
@@ -531,7 +532,6 @@ impl RawModel {
                             .to_string(),
                     ));
                 }
-                let build_inputs = self.build_inputs(at, dir, problems);
                 Some((Component::File { path, build: self.build.clone(), build_inputs }, file_at))
             }
             (None, Some(runtime)) => {

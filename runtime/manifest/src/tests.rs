@@ -158,7 +158,18 @@ fn build_inputs_are_resolved_and_must_exist_and_go_with_a_build() {
         "model_file: model.wasm\nbuild: make\nbuild_inputs: [lib]",
     );
     let msg = error(dir.path(), &missing);
-    assert!(msg.starts_with("S:4:16: build_inputs: `lib` does not exist (looked for "), "{msg}");
+    assert!(
+        msg.starts_with(
+            "S:4:16: build_inputs `lib` is not an existing file or folder (looked for "
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.ends_with(
+            "hint: paths are relative to the folder of S; fix the path or create the file or folder"
+        ),
+        "{msg}"
+    );
 
     let without_build =
         VALID.replace("model_file: model.wasm", "model_file: model.wasm\nbuild_inputs: [sdk]");
