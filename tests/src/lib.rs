@@ -25,11 +25,9 @@ use mlops_manifest::Limits;
 /// the test passes) and records it in `target/test-skips.log`, which
 /// `tests/run` counts in its last line.
 /// reqwest's TLS (rustls) needs the process's crypto provider: ring,
-/// installed as the binary installs it (later calls change nothing). Call
-/// before building any reqwest client or S3 store in a test.
-pub fn install_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+/// installed as the binary installs it. Call before building any reqwest
+/// client or S3 store in a test.
+pub use mlops_client::install_tls_provider;
 
 /// A reqwest client, the provider installed.
 pub fn http() -> reqwest::Client {

@@ -26,7 +26,7 @@ use mlops_manifest::{Component, ModelSettings, Settings};
 use serde::{Deserialize, Serialize};
 
 /// Folders that tools fill, not authors: never part of the key.
-pub const SKIPPED_DIRS: &[&str] = &[
+const SKIPPED_DIRS: &[&str] = &[
     ".git",
     ".hg",
     ".mypy_cache",

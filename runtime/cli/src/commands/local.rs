@@ -66,17 +66,18 @@ pub async fn build(
     let why = match &key {
         _ if args.rebuild => " (--rebuild)",
         None => "",
-        Some(key) => match (key.recorded(), key.compute()) {
-            (Some(recorded), Ok(now)) if recorded == now => {
+        // No record (never built here): nothing to compare, build.
+        Some(key) => match key.recorded().map(|recorded| (recorded, key.compute())) {
+            None => "",
+            Some((recorded, Ok(now))) if recorded == now => {
                 eprintln!(
                     "{name}: build skipped: its sources, settings and build_inputs are unchanged \
                      since its last build (--rebuild to build anyway)"
                 );
                 return Ok(());
             }
-            (Some(_), Ok(_)) => " (changed since its last build)",
-            (None, Ok(_)) => "",
-            (_, Err(e)) => {
+            Some((_, Ok(_))) => " (changed since its last build)",
+            Some((_, Err(e))) => {
                 eprintln!("{name}: warning: cannot key the build ({e})");
                 ""
             }
