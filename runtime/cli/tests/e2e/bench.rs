@@ -35,12 +35,24 @@ fn bench_reports_cold_warm_and_http_and_its_phases_add_up() {
     assert_eq!(in_process.len(), 2);
     for p in in_process {
         let ratio = p["phases_over_end_to_end"].as_f64().expect("ratio");
+        let left_out = p["unaccounted_p50_us"].as_f64().expect("unaccounted time");
         println!(
-            "rows {}: phases add up to {:.1}% of the end-to-end time",
+            "rows {}: phases add up to {:.1}% of the end-to-end time, {left_out:.3} µs left out",
             p["rows"],
             ratio * 100.0
         );
-        assert!((0.9..=1.1).contains(&ratio), "the phases do not add up: {p}");
+        // Phases that overlap, or a phase counted twice, go over the call.
+        assert!(ratio <= 1.1, "the phases add up to more than the call: {p}");
+        // What they leave out is the call's fixed set-up and the clock
+        // reads between phases: under a microsecond. A phase left out of
+        // the breakdown is more, on a one-row call as on a long one. On a
+        // call of about 3 µs that fixed part alone is 8-12% (CI saw 88%),
+        // so a share alone would fail fast calls and pass slow ones.
+        assert!(
+            ratio >= 0.9 || left_out < 1.0,
+            "the phases leave out {left_out:.3} µs ({:.1}%) of the call: {p}",
+            (1.0 - ratio) * 100.0
+        );
         for phase in ["decode", "copy_in", "compute", "copy_out", "encode"] {
             assert!(p["phases"][phase]["p50"].as_f64().is_some_and(|v| v > 0.0), "{phase}: {p}");
         }

@@ -106,6 +106,11 @@ pub struct InProcess {
     /// that call's end-to-end time (a call preempted between two phases, a
     /// millisecond outlier, does not skew it as a ratio of means would).
     pub phases_over_end_to_end: f64,
+    /// On the profiled host: the median over calls of that call's
+    /// end-to-end time the phases leave out, µs (the call's own set-up,
+    /// the clock reads between phases, dropping the answer). On a
+    /// microsecond call this fixed part is a sizeable share.
+    pub unaccounted_p50_us: f64,
     pub phases: BTreeMap<&'static str, Stats>,
 }
 
@@ -254,6 +259,7 @@ impl Bench {
         ];
         let mut per_phase: Vec<Vec<Duration>> = vec![Vec::with_capacity(samples); names.len()];
         let mut covered = Vec::with_capacity(samples);
+        let mut unaccounted = Vec::with_capacity(samples);
         for (total, times) in &profiled {
             let engine = &times.engine;
             let measured = [
@@ -269,11 +275,13 @@ impl Bench {
             ];
             let sum: Duration = measured.iter().sum();
             covered.push(sum.as_secs_f64() / total.as_secs_f64().max(f64::MIN_POSITIVE));
+            unaccounted.push((total.as_secs_f64() - sum.as_secs_f64()) * 1e6);
             for (bucket, d) in per_phase.iter_mut().zip(measured) {
                 bucket.push(d);
             }
         }
         covered.sort_by(f64::total_cmp);
+        unaccounted.sort_by(f64::total_cmp);
         let phases: BTreeMap<&'static str, Stats> =
             names.iter().zip(per_phase).map(|(n, d)| (*n, Stats::of(d))).collect();
         let phases_mean_us: BTreeMap<&'static str, f64> =
@@ -285,6 +293,7 @@ impl Bench {
             end_to_end: Stats::of(plain.iter().map(|(total, _)| *total).collect()),
             predict: Stats::of(plain.iter().map(|(_, t)| t.engine.total()).collect()),
             phases_over_end_to_end: covered.get(covered.len() / 2).copied().unwrap_or(0.0),
+            unaccounted_p50_us: unaccounted.get(unaccounted.len() / 2).copied().unwrap_or(0.0),
             phases_mean_us,
             phases,
         })
