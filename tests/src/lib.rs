@@ -18,12 +18,6 @@ use std::time::Duration;
 use mlops_engine::{Deployment, DeploymentSpec, Engine, EngineConfig, LoadedComponent};
 use mlops_manifest::Limits;
 
-/// Skips `what` (a test, or the part of one that needs a tool) because of
-/// `why`, saying how to get the tool. In CI (`CI` set) nothing may be
-/// skipped: this fails instead. Elsewhere it says so on stderr past the
-/// test harness's capture (a person running the tests sees it even when
-/// the test passes) and records it in `target/test-skips.log`, which
-/// `tests/run` counts in its last line.
 /// reqwest's TLS (rustls) needs the process's crypto provider: ring,
 /// installed as the binary installs it. Call before building any reqwest
 /// client or S3 store in a test.
@@ -35,6 +29,12 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// Skips `what` (a test, or the part of one that needs a tool) because of
+/// `why`, saying how to get the tool. In CI (`CI` set) nothing may be
+/// skipped: this fails instead. Elsewhere it says so on stderr past the
+/// test harness's capture (a person running the tests sees it even when
+/// the test passes) and records it in `target/test-skips.log`, which
+/// `tests/run` counts in its last line.
 pub fn skip(what: &str, why: &str) {
     assert!(std::env::var_os("CI").is_none(), "{what}: {why} — nothing is skipped in CI");
     let line = format!("SKIPPED {what}: {why}");

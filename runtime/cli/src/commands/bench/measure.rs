@@ -280,8 +280,6 @@ impl Bench {
                 bucket.push(d);
             }
         }
-        covered.sort_by(f64::total_cmp);
-        unaccounted.sort_by(f64::total_cmp);
         let phases: BTreeMap<&'static str, Stats> =
             names.iter().zip(per_phase).map(|(n, d)| (*n, Stats::of(d))).collect();
         let phases_mean_us: BTreeMap<&'static str, f64> =
@@ -292,8 +290,8 @@ impl Bench {
             calls_per_second,
             end_to_end: Stats::of(plain.iter().map(|(total, _)| *total).collect()),
             predict: Stats::of(plain.iter().map(|(_, t)| t.engine.total()).collect()),
-            phases_over_end_to_end: covered.get(covered.len() / 2).copied().unwrap_or(0.0),
-            unaccounted_p50_us: unaccounted.get(unaccounted.len() / 2).copied().unwrap_or(0.0),
+            phases_over_end_to_end: median(covered),
+            unaccounted_p50_us: median(unaccounted),
             phases_mean_us,
             phases,
         })
@@ -429,4 +427,10 @@ async fn load(url: &str, body: Bytes, concurrency: usize, duration: Duration) ->
         latency: Stats::of(latencies),
         http_overhead_p50_us: None,
     }
+}
+
+/// The middle value of `values` (0 for none).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
